@@ -1,0 +1,55 @@
+"""`Agent`: a model playing a persona with a generation config.
+
+It turns a conversation history into the messages a backend sees (system prompt, example
+dialogue, history, post-history instructions) and asks the model for a reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from personas.schema import Persona
+
+from .model import Model
+from .types import Completion, GenerateConfig, Message
+
+
+class Agent:
+    def __init__(
+        self,
+        model: Model,
+        persona: Persona | None = None,
+        config: GenerateConfig | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> None:
+        self.model = model
+        self.persona = persona
+        self.variables = dict(variables or {})
+        persona_defaults = GenerateConfig(**persona.generation) if persona and persona.generation else GenerateConfig()
+        self.config = persona_defaults.merged(config)
+
+    @property
+    def system_prompt(self) -> str | None:
+        if self.persona is None or not self.persona.system_prompt:
+            return None
+        return self.persona.render(**self.variables)
+
+    def messages(self, history: Sequence[Message]) -> list[Message]:
+        """What the backend sees for a reply after ``history`` (user/assistant turns)."""
+        out: list[Message] = []
+        system = self.system_prompt
+        if system:
+            out.append(Message(role="system", content=system))
+        if self.persona is not None:
+            out.extend(Message(role=e.role, content=e.content) for e in self.persona.examples)  # type: ignore[arg-type]
+        out.extend(m for m in history if m.role != "system")
+        if self.persona is not None and self.persona.post_history_instructions:
+            out.append(Message(role="system", content=self.persona.post_history_instructions))
+        return out
+
+    async def respond(self, history: Sequence[Message], config: GenerateConfig | None = None) -> Completion:
+        return await self.model.generate(self.messages(history), self.config.merged(config))
+
+    async def stream(self, history: Sequence[Message], config: GenerateConfig | None = None) -> AsyncIterator[str]:
+        async for delta in self.model.stream(self.messages(history), self.config.merged(config)):
+            yield delta

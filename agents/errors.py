@@ -1,0 +1,55 @@
+"""Errors a user can cause or a provider can return.
+
+`ImprovError` is the base of every error the front ends turn into one readable line and exit
+code 2. `ProviderError` carries what the retry policy needs (status, retryable, Retry-After).
+"""
+
+from __future__ import annotations
+
+
+class ImprovError(Exception):
+    """A problem the user can fix (bad model string, missing key, malformed file).
+
+    The CLI prints ``str(err)`` as one line and exits with ``exit_code``.
+    """
+
+    exit_code = 2
+
+
+class ConfigError(ImprovError):
+    """A setting is missing or wrong: model string, key, base URL, generation option."""
+
+
+class CapabilityError(ConfigError):
+    """A request asks a backend for something it has declared it cannot do."""
+
+
+class ProviderError(Exception):
+    """A provider call failed.
+
+    ``retryable`` says whether the retry policy may try again (429, 5xx, timeouts, dropped
+    connections); ``retry_after`` is the server's Retry-After in seconds, if it sent one.
+    Permanent failures that the user caused (401, 404 on the model) are raised as
+    ``ProviderConfigError`` so the CLI exits with code 2.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ProviderConfigError(ProviderError, ConfigError):
+    """A permanent provider failure the user can fix: bad key (401/403), unknown model (404)."""
+
+    exit_code = 2

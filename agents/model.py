@@ -1,0 +1,129 @@
+"""`Model`: a backend plus the policies around it (capability checks, retries, a
+concurrency limit per endpoint, the opt-in response cache).
+
+Everything above `agents` talks to a `Model`, never to a backend directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from .backend import Backend
+from .cache import ResponseCache
+from .errors import ProviderError
+from .retry import RetryPolicy, with_retries
+from .types import Capabilities, Completion, GenerateConfig, Message, Usage
+
+DEFAULT_MAX_CONNECTIONS = 16
+
+# One semaphore per (event loop, endpoint): asyncio primitives bind to the loop that first
+# uses them, and tests start many loops.
+_limits: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def endpoint_limit(key: str, size: int) -> asyncio.Semaphore:
+    per_loop = _limits.setdefault(asyncio.get_running_loop(), {})
+    sem = per_loop.get(key)
+    if sem is None:
+        sem = per_loop[key] = asyncio.Semaphore(size)
+    return sem
+
+
+class Model:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        config: GenerateConfig | None = None,
+        retry: RetryPolicy | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        cache: ResponseCache | None = None,
+        on_retry: Callable[[ProviderError, int, float], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.config = config or GenerateConfig()
+        self.retry = retry or RetryPolicy()
+        self.max_connections = max_connections
+        self.cache = cache
+        self.on_retry = on_retry
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.backend.capabilities
+
+    def _limit(self) -> asyncio.Semaphore:
+        return endpoint_limit(self.backend.connection_key(), self.max_connections)
+
+    async def _call(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
+        async def attempt() -> Completion:
+            async with self._limit():
+                return await self.backend.generate(messages, config)
+
+        return await with_retries(attempt, self.retry, self.on_retry)
+
+    async def generate(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> Completion:
+        config = self.config.merged(config)
+        self.backend.check(config)
+        messages = list(messages)
+        if self.cache is None:
+            return await self._call(messages, config)
+
+        keys = [self.cache.key(self.name, messages, config, i) for i in range(config.n)]
+        choices = [self.cache.get(k) for k in keys]
+        missing = [i for i, c in enumerate(choices) if c is None]
+        if not missing:
+            return Completion(model=self.name, choices=choices, cached=True)  # type: ignore[arg-type]
+        fresh = await self._call(messages, config.model_copy(update={"n": len(missing)}))
+        for i, choice in zip(missing, fresh.choices):
+            choices[i] = choice
+            self.cache.put(keys[i], choice)
+        return Completion(
+            model=fresh.model,
+            choices=[c for c in choices if c is not None],
+            usage=fresh.usage,
+            scripted=fresh.scripted,
+        )
+
+    async def stream(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> AsyncIterator[str]:
+        """Yield text deltas of one sample; retried only until the first delta arrives."""
+        config = self.config.merged(config).model_copy(update={"n": 1})
+        self.backend.check(config)
+        attempt = 1
+        while True:
+            started = False
+            try:
+                async with self._limit():
+                    async for delta in self.backend.stream(list(messages), config):
+                        started = True
+                        yield delta
+                return
+            except ProviderError as err:
+                if started or not err.retryable or attempt >= self.retry.max_attempts:
+                    raise
+                wait = self.retry.delay(attempt, err.retry_after)
+                if self.on_retry is not None:
+                    self.on_retry(err, attempt, wait)
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    async def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:
+        async with self._limit():
+            return await self.backend.score(list(messages), list(continuations))
+
+    async def hidden_states(self, messages: Sequence[Message], reply: str | None = None, layers: Sequence[int] | None = None):
+        async with self._limit():
+            return await self.backend.hidden_states(list(messages), reply, layers)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+
+__all__ = ["Model", "Usage", "DEFAULT_MAX_CONNECTIONS"]

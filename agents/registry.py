@@ -1,0 +1,104 @@
+"""Model strings to backends, with providers registered lazily.
+
+A provider is a dotted path to a factory ``create(rest: str) -> Backend``; its module (and the
+SDK it imports) is loaded only when a model string names it, so ``improv --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+
+from .cache import ResponseCache
+from .errors import ConfigError
+from .model import DEFAULT_MAX_CONNECTIONS, Model
+from .retry import RetryPolicy
+from .types import GenerateConfig
+
+DEFAULT_MODEL = "organism"
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    factory: str  # "module:function"
+    example: str
+    description: str
+    env: tuple[str, ...] = ()  # variables that must be set for it to be configured
+    capabilities: tuple[str, ...] = field(default=())
+
+    def configured(self) -> bool:
+        return all(os.environ.get(v) for v in self.env)
+
+
+PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in [
+        Provider("organism", "agents.providers.organism:create", "organism",
+                 "the built-in model (in-process, no key, no network)", (),
+                 ("logprobs", "native_n", "seed", "score", "hidden_states")),
+        Provider("openai", "agents.providers.openai_chat:create_openai", "openai/gpt-4o-mini",
+                 "OpenAI Chat Completions", ("OPENAI_API_KEY",), ("logprobs", "native_n", "seed")),
+        Provider("anthropic", "agents.providers.anthropic_messages:create", "anthropic/claude-sonnet-4-5",
+                 "Anthropic Messages API (n by concurrent calls, no logprobs)", ("ANTHROPIC_API_KEY",), ()),
+        Provider("ollama", "agents.providers.openai_chat:create_ollama", "ollama/llama3.1",
+                 "Ollama (OLLAMA_BASE_URL, default http://localhost:11434/v1)", (), ("logprobs", "seed")),
+        Provider("vllm", "agents.providers.openai_chat:create_vllm", "vllm/meta-llama/Llama-3.1-8B-Instruct",
+                 "vLLM server (VLLM_BASE_URL, default http://localhost:8000/v1)", (), ("logprobs", "native_n", "seed")),
+        Provider("llamacpp", "agents.providers.openai_chat:create_llamacpp", "llamacpp/default",
+                 "llama.cpp server (LLAMACPP_BASE_URL, default http://localhost:8080/v1)", (), ("logprobs", "seed")),
+        Provider("openai-api", "agents.providers.openai_chat:create_compatible", "openai-api/<service>/<model>",
+                 "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)", (), ("logprobs", "native_n", "seed")),
+        Provider("hf", "agents.providers.hf:create", "hf/path/to/model-dir",
+                 "transformers in-process from a local directory", (),
+                 ("logprobs", "native_n", "seed", "score", "hidden_states")),
+        Provider("mock", "agents.providers.mock:create", "mock/echo",
+                 "scripted replies for tests and demos", (), ("seed",)),
+    ]
+}
+
+
+def parse_model_string(model: str) -> tuple[Provider, str]:
+    """Split ``provider/rest`` and look the provider up; ``rest`` may contain slashes."""
+    model = model.strip()
+    if not model:
+        raise ConfigError("empty model string; expected <provider>/<model>, e.g. openai/gpt-4o-mini")
+    provider_name, _, rest = model.partition("/")
+    provider = PROVIDERS.get(provider_name)
+    if provider is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ConfigError(f"unknown provider {provider_name!r} in model {model!r}; known providers: {known}")
+    if not rest and provider_name != "organism":
+        raise ConfigError(f"model {model!r} names no model; expected {provider.example}")
+    return provider, rest
+
+
+def create_backend(model: str):
+    provider, rest = parse_model_string(model)
+    module_name, _, func = provider.factory.partition(":")
+    factory = getattr(importlib.import_module(module_name), func)
+    return factory(rest)
+
+
+def get_model(
+    model: str | None = None,
+    *,
+    config: GenerateConfig | None = None,
+    cache: bool | ResponseCache = False,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    retry: RetryPolicy | None = None,
+    on_retry=None,
+) -> Model:
+    """The `Model` for a model string (default: the built-in model)."""
+    backend = create_backend(model or os.environ.get("IMPROV_MODEL") or DEFAULT_MODEL)
+    if cache is True:
+        cache = ResponseCache()
+    return Model(
+        backend,
+        config=config,
+        retry=retry,
+        max_connections=max_connections,
+        cache=cache or None,
+        on_retry=on_retry,
+    )

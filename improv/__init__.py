@@ -1,0 +1,1 @@
+"""The improv command line (`python -m improv`, console script `improv`)."""

@@ -1,0 +1,1 @@
+"""One module per `improv` command; see `improv.cli.COMMANDS`."""

@@ -1,0 +1,71 @@
+"""`improv ask "PROMPT"`: one turn, every sample printed; `--json` prints the transcript."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from improv.options import add_json_option, add_model_options, build_agent, print_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", help="the user message")
+    add_model_options(parser)
+    add_json_option(parser)
+    parser.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
+    parser.add_argument("--no-save", action="store_true", help="do not save a transcript")
+
+
+async def ask(agent, prompt: str):
+    """Run one turn; return the transcript holding the prompt and one branch per sample."""
+    from agents.types import Message
+    from transcripts.schema import Transcript, Turn
+
+    transcript = Transcript(kind="chat", title=prompt[:60])
+    persona_name = transcript.add_persona(agent.persona) if agent.persona else None
+    user = transcript.add(Turn(role="user", content=prompt))
+    completion = await agent.respond([Message(role="user", content=prompt)])
+    for choice in completion.choices:
+        transcript.add(
+            Turn(
+                parent=user.id,
+                role="assistant",
+                content=choice.text,
+                model=completion.model,
+                persona=persona_name,
+                system_prompt=agent.system_prompt,
+                config=agent.config,
+                finish_reason=choice.finish_reason,
+                logprobs=choice.logprobs,
+                usage=completion.usage if len(completion.choices) == 1 else None,
+                scripted=completion.scripted,
+            ),
+            activate=choice is completion.choices[0],
+        )
+    transcript.meta["usage"] = completion.usage.model_dump()
+    return transcript
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.text import printable
+    from transcripts.store import save
+
+    agent = build_agent(args)
+
+    async def go():
+        try:
+            return await ask(agent, args.prompt)
+        finally:
+            await agent.model.aclose()
+
+    transcript = asyncio.run(go())
+    if not args.no_save:
+        save(transcript, args.out)
+    if args.json:
+        print_json(transcript)
+        return 0
+    replies = [t for t in transcript.turns if t.role == "assistant"]
+    for i, turn in enumerate(replies, 1):
+        text = printable(turn.content)
+        print(f"[{i}] {text}" if len(replies) > 1 else text)
+    return 0

@@ -1,0 +1,5 @@
+from agents.errors import ImprovError
+
+
+class TranscriptError(ImprovError):
+    """A transcript file is missing, malformed, or from a newer schema version."""

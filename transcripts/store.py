@@ -1,0 +1,86 @@
+"""Transcripts on disk: one JSON document per conversation, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import TranscriptError
+from .schema import SCHEMA_VERSION, Transcript
+
+
+def default_dir() -> Path:
+    """``$IMPROV_DATA_DIR/transcripts`` or the user data directory."""
+    env = os.environ.get("IMPROV_DATA_DIR")
+    if env:
+        return Path(env) / "transcripts"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("improv")) / "transcripts"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(transcript: Transcript, directory: Path | str | None = None, path: Path | str | None = None) -> Path:
+    """Save to ``path``, or to ``<directory>/<id>.json`` (default directory: `default_dir`)."""
+    target = Path(path) if path else Path(directory or default_dir()) / f"{transcript.id}.json"
+    atomic_write(target, transcript.model_dump_json(indent=1))
+    return target
+
+
+def load(path: Path | str) -> Transcript:
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise TranscriptError(f"{path}: cannot read transcript: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise TranscriptError(f"{path}, line {err.lineno}: not valid JSON: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise TranscriptError(f"{path}: a transcript is a JSON object, found {type(data).__name__}")
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise TranscriptError(f"{path}: missing or non-integer schema_version")
+    if version > SCHEMA_VERSION:
+        raise TranscriptError(
+            f"{path}: schema_version {version} is newer than this improv understands ({SCHEMA_VERSION}); upgrade improv"
+        )
+    try:
+        transcript = Transcript.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise TranscriptError(f"{path}: field {where}: {first['msg']}") from None
+    ids = {t.id for t in transcript.turns}
+    for t in transcript.turns:
+        if t.parent is not None and t.parent not in ids:
+            raise TranscriptError(f"{path}: turn {t.id} has unknown parent {t.parent}")
+    if transcript.active is not None and transcript.active not in ids:
+        raise TranscriptError(f"{path}: active turn {transcript.active} does not exist")
+    return transcript
+
+
+def list_transcripts(directory: Path | str | None = None) -> list[Path]:
+    d = Path(directory or default_dir())
+    if not d.is_dir():
+        return []
+    return sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
