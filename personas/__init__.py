@@ -5,6 +5,8 @@
 """
 
 from .errors import PersonaError
+from .library import builtin_personas, get_persona
+from .loader import load_persona
 from .schema import ExampleTurn, Persona
 
-__all__ = ["ExampleTurn", "Persona", "PersonaError"]
+__all__ = ["ExampleTurn", "Persona", "PersonaError", "builtin_personas", "get_persona", "load_persona"]

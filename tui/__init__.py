@@ -1,1 +1,1 @@
-"""tui"""
+"""The Textual app: a home screen and one screen per capability (see `tui.registry`)."""
