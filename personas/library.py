@@ -1,13 +1,25 @@
-"""The built-in persona library (`personas/library/*.yaml`) and name-or-path lookup."""
+"""Persona lookup: the built-in library (`personas/library/*.yaml`), the user's imported
+personas (`$IMPROV_DATA_DIR/personas` or the user data dir), or a file path."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import PersonaError
 from .schema import Persona
 
 LIBRARY_DIR = Path(__file__).parent / "library"
+FILE_SUFFIXES = {".yaml", ".yml", ".json", ".png"}
+
+
+def user_dir() -> Path:
+    env = os.environ.get("IMPROV_DATA_DIR")
+    if env:
+        return Path(env) / "personas"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("improv")) / "personas"
 
 
 def builtin_personas() -> dict[str, Persona]:
@@ -16,14 +28,45 @@ def builtin_personas() -> dict[str, Persona]:
     return {p.name: p for p in (load_persona(f) for f in sorted(LIBRARY_DIR.glob("*.yaml")))}
 
 
+def user_personas() -> dict[str, Persona]:
+    from .loader import load_persona
+
+    d = user_dir()
+    return {p.name: p for p in (load_persona(f) for f in sorted(d.glob("*.yaml")))} if d.is_dir() else {}
+
+
+def all_personas() -> dict[str, Persona]:
+    """Built-in personas, then the user's (a user persona with the same name wins)."""
+    return {**builtin_personas(), **user_personas()}
+
+
 def get_persona(name_or_path: str) -> Persona:
-    """A built-in persona by name, or a persona file (YAML, card JSON or PNG) by path."""
+    """A persona by name (user's, then built-in) or a persona file (YAML, card JSON or PNG) by path."""
     from .loader import load_persona
 
     path = Path(name_or_path)
-    if path.suffix.lower() in {".yaml", ".yml", ".json", ".png"} or path.exists():
+    if path.suffix.lower() in FILE_SUFFIXES or os.sep in name_or_path or path.exists():
         return load_persona(path)
-    library = builtin_personas()
+    library = all_personas()
     if name_or_path in library:
         return library[name_or_path]
-    raise PersonaError(f"unknown persona {name_or_path!r}; built-in personas: {', '.join(sorted(library))}")
+    raise PersonaError(f"unknown persona {name_or_path!r}; known personas: {', '.join(sorted(library))}")
+
+
+def import_persona(path: Path | str, directory: Path | None = None, *, overwrite: bool = False) -> tuple[Persona, Path]:
+    """Load a persona file or card and save it as YAML among the user's personas."""
+    import re
+
+    from .loader import dump_persona, load_persona
+
+    persona = load_persona(path)
+    target_dir = directory or user_dir()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", persona.name).strip("-.") or "persona"
+    target = target_dir / f"{slug}.yaml"
+    if target.exists() and not overwrite:
+        raise PersonaError(f"{target}: a persona with this name is already imported (use --force to replace it)")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".yaml.tmp")
+    tmp.write_text(dump_persona(persona), encoding="utf-8")
+    tmp.replace(target)
+    return persona, target

@@ -2,6 +2,6 @@
 
 from .errors import TranscriptError
 from .schema import SCHEMA_VERSION, Transcript, Turn
-from .store import default_dir, list_transcripts, load, save
+from .store import default_dir, list_transcripts, load, resolve, save
 
-__all__ = ["SCHEMA_VERSION", "Transcript", "TranscriptError", "Turn", "default_dir", "list_transcripts", "load", "save"]
+__all__ = ["SCHEMA_VERSION", "Transcript", "TranscriptError", "Turn", "default_dir", "list_transcripts", "load", "resolve", "save"]

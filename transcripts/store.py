@@ -55,6 +55,8 @@ def load(path: Path | str) -> Transcript:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
         raise TranscriptError(f"{path}, line {err.lineno}: not valid JSON: {err.msg}") from None
+    except RecursionError:
+        raise TranscriptError(f"{path}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise TranscriptError(f"{path}: a transcript is a JSON object, found {type(data).__name__}")
     version = data.get("schema_version")
@@ -70,13 +72,32 @@ def load(path: Path | str) -> Transcript:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise TranscriptError(f"{path}: field {where}: {first['msg']}") from None
-    ids = {t.id for t in transcript.turns}
-    for t in transcript.turns:
-        if t.parent is not None and t.parent not in ids:
-            raise TranscriptError(f"{path}: turn {t.id} has unknown parent {t.parent}")
-    if transcript.active is not None and transcript.active not in ids:
+    check_tree(transcript, str(path))
+    if transcript.active is not None and transcript.active not in {t.id for t in transcript.turns}:
         raise TranscriptError(f"{path}: active turn {transcript.active} does not exist")
     return transcript
+
+
+def check_tree(transcript: Transcript, source: str) -> None:
+    """Unique ids, known parents, no cycles: so every path walk ends at a root."""
+    parents: dict[str, str | None] = {}
+    for t in transcript.turns:
+        if t.id in parents:
+            raise TranscriptError(f"{source}: turn id {t.id} appears twice")
+        parents[t.id] = t.parent
+    for t in transcript.turns:
+        if t.parent is not None and t.parent not in parents:
+            raise TranscriptError(f"{source}: turn {t.id} has unknown parent {t.parent}")
+    done: set[str] = set()
+    for start in parents:
+        seen: set[str] = set()
+        node: str | None = start
+        while node is not None and node not in done:
+            if node in seen:
+                raise TranscriptError(f"{source}: turns form a cycle at {node}")
+            seen.add(node)
+            node = parents[node]
+        done |= seen
 
 
 def list_transcripts(directory: Path | str | None = None) -> list[Path]:
@@ -84,3 +105,17 @@ def list_transcripts(directory: Path | str | None = None) -> list[Path]:
     if not d.is_dir():
         return []
     return sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def resolve(ref: str, directory: Path | str | None = None) -> Path:
+    """A transcript path from a path or an id (or unique id prefix) in the store."""
+    path = Path(ref)
+    if path.exists() or path.suffix == ".json" or "/" in ref:
+        return path
+    d = Path(directory or default_dir())
+    matches = sorted(d.glob(f"{ref}*.json")) if d.is_dir() else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise TranscriptError(f"no transcript {ref!r} (not a file, and no id like it in {d})")
+    raise TranscriptError(f"transcript id {ref!r} is ambiguous in {d}: {len(matches)} matches")

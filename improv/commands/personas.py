@@ -1,0 +1,77 @@
+"""`improv personas list|show|import`."""
+
+from __future__ import annotations
+
+import argparse
+
+from improv.options import add_json_option, print_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("list", help="built-in and imported personas")
+    add_json_option(p)
+    p = sub.add_parser("show", help="one persona: fields and rendered system prompt")
+    p.add_argument("persona", help="name or file (YAML, card JSON or PNG)")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    add_json_option(p)
+    p = sub.add_parser("import", help="import a YAML persona or a character card (V1/V2/V3, JSON or PNG)")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="replace an imported persona of the same name")
+    add_json_option(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from personas import builtin_personas, get_persona, import_persona
+    from personas.library import user_personas
+
+    console = Console()
+    if args.action == "list":
+        imported = user_personas()
+        personas = {**builtin_personas(), **imported}
+        source = {n: "imported" if n in imported else "built-in" for n in personas}
+        if args.json:
+            print_json([{"name": p.name, "description": p.description, "tags": p.tags, "source": source[n]}
+                        for n, p in personas.items()])
+            return 0
+        table = Table("name", "source", "description", "tags")
+        for name, p in personas.items():
+            table.add_row(Text(name), source[name], Text(p.description), Text(", ".join(p.tags)))
+        console.print(table)
+        return 0
+    if args.action == "show":
+        from improv.options import parse_vars
+
+        persona = get_persona(args.persona)
+        values = parse_vars(args.var)
+        missing = [v for v in persona.template_variables() if v not in {**persona.variables, **values}]
+        rendered = None if missing else persona.render(**values)
+        if args.json:
+            print_json({"persona": persona.model_dump(mode="json"), "rendered_system_prompt": rendered})
+            return 0
+        console.print(Text(f"{persona.name}: {persona.description}", style="bold"))
+        if persona.tags:
+            console.print(Text("tags: " + ", ".join(persona.tags)))
+        console.print(Text("\nsystem prompt:", style="bold"))
+        console.print(Text(rendered if rendered is not None else persona.system_prompt))
+        if missing:
+            console.print(Text(f"(template variables without a value: {', '.join(missing)}; pass --var NAME=VALUE)"))
+        if persona.greeting:
+            console.print(Text("\ngreeting:", style="bold"))
+            console.print(Text(persona.greeting))
+        if persona.post_history_instructions:
+            console.print(Text("\npost-history instructions:", style="bold"))
+            console.print(Text(persona.post_history_instructions))
+        if persona.generation:
+            console.print(Text(f"\ngeneration defaults: {persona.generation}"))
+        return 0
+    persona, path = import_persona(args.file, overwrite=args.force)
+    if args.json:
+        print_json({"name": persona.name, "path": str(path)})
+    else:
+        console.print(Text(f"imported persona {persona.name!r} to {path}"))
+    return 0

@@ -1,0 +1,79 @@
+"""`improv transcripts list|show|export`."""
+
+from __future__ import annotations
+
+import argparse
+
+from improv.options import add_json_option, print_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("list", help="saved transcripts, newest first")
+    p.add_argument("--dir", default=None, help="transcript directory (default: the store)")
+    p.add_argument("--kind", default=None, help="only this kind (chat, twentyq, ...)")
+    add_json_option(p)
+    p = sub.add_parser("show", help="one transcript's active branch")
+    p.add_argument("transcript", help="path or id")
+    p.add_argument("--dir", default=None)
+    add_json_option(p)
+    p = sub.add_parser("export", help="export as Markdown or OpenAI-style messages JSONL")
+    p.add_argument("transcript", nargs="+", help="paths or ids")
+    p.add_argument("--dir", default=None)
+    p.add_argument("--format", choices=["md", "jsonl"], default="md")
+    p.add_argument("--all-branches", action="store_true", help="jsonl: one line per branch, not only the active one")
+    p.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from agents.text import printable
+    from transcripts.store import atomic_write, list_transcripts, load, resolve
+
+    console = Console()
+    if args.action == "list":
+        rows = []
+        for path in list_transcripts(args.dir):
+            t = load(path)
+            if args.kind and t.kind != args.kind:
+                continue
+            rows.append({"id": t.id, "kind": t.kind, "title": t.title, "turns": len(t.turns),
+                         "updated": t.updated.isoformat(timespec="seconds"), "path": str(path)})
+        if args.json:
+            print_json(rows)
+            return 0
+        table = Table("id", "kind", "title", "turns", "updated")
+        for r in rows:
+            table.add_row(r["id"], r["kind"], Text(printable(r["title"])), str(r["turns"]), r["updated"])
+        console.print(table)
+        return 0
+    if args.action == "show":
+        t = load(resolve(args.transcript, args.dir))
+        if args.json:
+            print_json(t)
+            return 0
+        console.print(Text(f"{t.title or t.id} ({t.kind}, {len(t.turns)} turns)", style="bold"))
+        for turn in t.path():
+            n = len(t.siblings(turn.id))
+            tag = f" [{[s.id for s in t.siblings(turn.id)].index(turn.id) + 1}/{n}]" if n > 1 else ""
+            console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(printable(turn.content)))
+        return 0
+    from transcripts.export import to_jsonl, to_markdown
+
+    parts = []
+    for ref in args.transcript:
+        t = load(resolve(ref, args.dir))
+        parts.append(to_markdown(t) if args.format == "md" else to_jsonl(t, all_branches=args.all_branches))
+    text = ("\n" if args.format == "md" else "").join(parts)
+    if args.output:
+        from pathlib import Path
+
+        atomic_write(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,60 @@
+"""Export a transcript as Markdown (for reading) or OpenAI-style messages JSONL (for other tools)."""
+
+from __future__ import annotations
+
+import json
+
+from .schema import Transcript
+
+
+def branch_messages(transcript: Transcript, leaf: str | None = None, *, system: bool = True) -> list[dict]:
+    """OpenAI-style messages of one branch; the system prompt that made its last reply goes first."""
+    path = transcript.path(leaf)
+    out = [{"role": t.role, "content": t.content} for t in path]
+    if system:
+        prompt = next((t.system_prompt for t in reversed(path) if t.system_prompt), None)
+        if prompt and not (out and out[0]["role"] == "system"):
+            out.insert(0, {"role": "system", "content": prompt})
+    return out
+
+
+def to_jsonl(transcript: Transcript, *, all_branches: bool = False) -> str:
+    """One line ``{"messages": [...], "metadata": {...}}`` per branch (active branch by default)."""
+    leaves = [t.id for t in transcript.leaves()] if all_branches else [transcript.active]
+    lines = []
+    for leaf in leaves:
+        if leaf is None:
+            continue
+        lines.append(json.dumps({
+            "messages": branch_messages(transcript, leaf),
+            "metadata": {"transcript": transcript.id, "leaf": leaf, "kind": transcript.kind},
+        }, ensure_ascii=False))
+    return "".join(line + "\n" for line in lines)
+
+
+def _fence(text: str) -> str:
+    """Quote model text so Markdown renders it literally (a fence longer than any inside it)."""
+    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}text\n{text}\n{ticks}"
+
+
+def to_markdown(transcript: Transcript) -> str:
+    """The active branch as Markdown; alternatives to each reply are listed under it."""
+    lines = [f"# {transcript.title or 'Transcript'} ({transcript.kind})", "",
+             f"- id: `{transcript.id}`", f"- created: {transcript.created.isoformat()}"]
+    if transcript.source:
+        lines.append(f"- source: `{transcript.source}`")
+    path = transcript.path()
+    prompt = next((t.system_prompt for t in path if t.system_prompt), None)
+    if prompt:
+        lines += ["", "## System", "", _fence(prompt)]
+    for turn in path:
+        who = turn.role
+        extra = [x for x in (turn.model, turn.persona and f"persona {turn.persona}") if x]
+        lines += ["", f"## {who}" + (f" ({', '.join(extra)})" if extra else ""), "", _fence(turn.content)]
+        siblings = [s for s in transcript.siblings(turn.id) if s.id != turn.id] if turn.role == "assistant" else []
+        if siblings:
+            lines += ["", f"{len(siblings)} other branch(es) at this reply:"]
+            lines += [f"- `{s.id}`: {json.dumps(s.content[:80], ensure_ascii=False)}" for s in siblings]
+    return "\n".join(lines) + "\n"
