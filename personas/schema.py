@@ -49,4 +49,7 @@ class Persona(BaseModel):
         missing = [v for v in self.template_variables() if v not in merged]
         if missing:
             raise PersonaError(f"persona {self.name!r} needs a value for {{{missing[0]}}} (e.g. --var {missing[0]}=...)")
-        return self.system_prompt.format(**merged)
+        try:
+            return self.system_prompt.format(**merged)
+        except (KeyError, IndexError, AttributeError, ValueError, TypeError) as err:
+            raise PersonaError(f"persona {self.name!r}: system_prompt: cannot fill template: {err!r}") from None
