@@ -5,19 +5,24 @@
 - core types: `Message`, `GenerateConfig`, `Completion`, `Choice`, `Capabilities`;
 - errors: `ImprovError` (user-fixable, exit 2), `ConfigError`, `CapabilityError`, `ProviderError`.
 
-Provider SDKs (openai, anthropic, torch, transformers) are imported only when a model string
-names them.
+Names are resolved lazily (PEP 562), so importing `agents.errors` does not load pydantic, and
+provider SDKs (openai, anthropic, torch, transformers) load only when a model string names them.
 """
 
-from .agent import Agent
-from .errors import CapabilityError, ConfigError, ImprovError, ProviderConfigError, ProviderError
-from .model import Model
-from .registry import DEFAULT_MODEL, PROVIDERS, get_model, parse_model_string
-from .retry import RetryPolicy
-from .types import Capabilities, Choice, Completion, GenerateConfig, Message, TokenLogprob, TopLogprob, Usage
+from importlib import import_module
 
-__all__ = [
-    "Agent", "Capabilities", "CapabilityError", "Choice", "Completion", "ConfigError", "DEFAULT_MODEL",
-    "GenerateConfig", "ImprovError", "Message", "Model", "PROVIDERS", "ProviderConfigError", "ProviderError",
-    "RetryPolicy", "TokenLogprob", "TopLogprob", "Usage", "get_model", "parse_model_string",
-]
+_EXPORTS = {
+    "Agent": "agent", "Model": "model", "RetryPolicy": "retry",
+    "DEFAULT_MODEL": "registry", "PROVIDERS": "registry", "get_model": "registry", "parse_model_string": "registry",
+    "CapabilityError": "errors", "ConfigError": "errors", "ImprovError": "errors",
+    "ProviderConfigError": "errors", "ProviderError": "errors",
+    "Capabilities": "types", "Choice": "types", "Completion": "types", "GenerateConfig": "types",
+    "Message": "types", "TokenLogprob": "types", "TopLogprob": "types", "Usage": "types",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

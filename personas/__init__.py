@@ -3,14 +3,21 @@
 - `Persona` (schema), `PersonaError` (the one error loaders raise);
 - `load_persona(path)`, `get_persona(name_or_path)`, `builtin_personas()`, `all_personas()`,
   `import_persona(path)`, `dump_persona(persona)`.
+
+Names resolve lazily (PEP 562) so `personas.errors` imports without pydantic or YAML.
 """
 
-from .errors import PersonaError
-from .library import all_personas, builtin_personas, get_persona, import_persona, user_dir
-from .loader import dump_persona, load_persona
-from .schema import ExampleTurn, Persona
+from importlib import import_module
 
-__all__ = [
-    "ExampleTurn", "Persona", "PersonaError", "all_personas", "builtin_personas", "dump_persona", "get_persona",
-    "import_persona", "load_persona", "user_dir",
-]
+_EXPORTS = {
+    "PersonaError": "errors", "ExampleTurn": "schema", "Persona": "schema",
+    "all_personas": "library", "builtin_personas": "library", "get_persona": "library",
+    "import_persona": "library", "user_dir": "library", "dump_persona": "loader", "load_persona": "loader",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
