@@ -33,6 +33,8 @@ def normalise_question(text: str) -> str:
 
 def _singular(word: str) -> list[str]:
     out = [word]
+    if word.endswith("ves") and len(word) > 4:
+        out += [word[:-3] + "fe", word[:-3] + "f"]
     if word.endswith("ies") and len(word) > 4:
         out.append(word[:-3] + "y")
     if word.endswith("es") and len(word) > 3:
