@@ -1,0 +1,304 @@
+"""Analysis at any node of a game: resample the reveal, check consistency, the mass test,
+answer flips, and the exact posterior over candidate objects.
+
+A node is a turn number ``at``: the state after ``at`` answered questions (0 = before the
+first question). Resampled turns are added to the transcript as sibling branches, never as
+the active line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from agents.errors import CapabilityError, ConfigError
+from agents.model import Model
+from agents.types import GenerateConfig, Message
+from transcripts.schema import Transcript, Turn
+
+from .answers import LabelSet, article, p_yes, parse_answer
+from .engine import GIVE_UP, QA, _reply_turn, answer_config, answerer_for, canonical_object, check_game
+from .fit import FitChecker
+from .metrics import (
+    Consistency,
+    FlipSummary,
+    MassTest,
+    Posterior,
+    RevealDistribution,
+    RevealFit,
+    consistency,
+    distribution,
+    flip_summary,
+    information_gain,
+    mass_total,
+    posterior_from_scores,
+    reveal_fit,
+)
+from .table import ObjectTable, load_table
+
+
+def _labels(transcript: Transcript) -> LabelSet:
+    stored = transcript.meta.get("labels")
+    return LabelSet(labels=stored) if isinstance(stored, dict) and stored else LabelSet()
+
+
+def _node(transcript: Transcript, at: int | None) -> tuple[list[QA], int]:
+    qas = check_game(transcript)
+    if at is None:
+        at = len(qas)
+    if not 0 <= at <= len(qas):
+        raise ConfigError(f"--at {at}: the game has {len(qas)} answered questions (use 0..{len(qas)})")
+    return qas[:at], at
+
+
+def _history(qas: Sequence[QA]) -> list[Message]:
+    out: list[Message] = []
+    for qa in qas:
+        out.append(Message(role="user", content=qa.question))
+        out.append(Message(role="assistant", content=qa.answer))
+    return out
+
+
+def remaining(table: ObjectTable, qas: Sequence[QA]) -> list[str]:
+    """Table objects consistent with every yes/no answer about a known attribute or guess."""
+    checker = FitChecker(table)
+    out = []
+    for obj in table.objects:
+        ok = True
+        for qa in qas:
+            if qa.label not in ("yes", "no"):
+                continue
+            truth = checker.truth_from_table(obj, qa.question)
+            if truth is not None and truth != (qa.label == "yes"):
+                ok = False
+                break
+        if ok:
+            out.append(obj)
+    return out
+
+
+def _give_up_turn(transcript: Transcript, parent: str | None, at: int) -> Turn:
+    for t in transcript.children(parent):
+        if t.role == "user" and t.meta.get("give_up"):
+            return t
+    return transcript.add(Turn(parent=parent, role="user", content=GIVE_UP,
+                               meta={"kind": "question", "give_up": True, "number": at}), activate=False)
+
+
+class RevealSample(BaseModel):
+    at: int
+    k: int
+    texts: list[str]
+    objects: list[str]
+    distribution: RevealDistribution
+    turn_ids: list[str] = Field(default_factory=list)
+
+
+async def resample_reveal(
+    transcript: Transcript,
+    model: Model,
+    *,
+    at: int | None = None,
+    k: int = 16,
+    table: ObjectTable | None = None,
+    config: GenerateConfig | None = None,
+) -> RevealSample:
+    """Ask "I give up, what was it?" after ``at`` answers, K times in ONE n=K call."""
+    table = table if table is not None else load_table()
+    qas, at = _node(transcript, at)
+    agent = answerer_for(transcript, model)
+    parent = qas[-1].answer_id if qas else None
+    give_up = _give_up_turn(transcript, parent, at)
+    completion = await agent.respond([*_history(qas), give_up.message()], GenerateConfig(n=k).merged(config))
+    persona = next(iter(transcript.personas), None)
+    texts, objects, ids = [], [], []
+    for choice in completion.choices:
+        obj = canonical_object(choice.text, table)
+        turn = transcript.add(_reply_turn(agent, give_up.id, choice, completion, persona,
+                                          {"kind": "reveal", "at": at, "label": obj, "resampled": True}), activate=False)
+        texts.append(choice.text)
+        objects.append(obj)
+        ids.append(turn.id)
+    return RevealSample(at=at, k=len(objects), texts=texts, objects=objects, distribution=distribution(objects), turn_ids=ids)
+
+
+async def check_reveals(objects: Sequence[str], qas: Sequence[QA], checker: FitChecker) -> tuple[list[RevealFit], Consistency]:
+    pairs = [(qa.question, qa.label) for qa in qas]
+    cache: dict[str, RevealFit] = {}
+    for obj in dict.fromkeys(objects):
+        cache[obj] = reveal_fit(obj, await checker.fit_all(obj, pairs))
+    fits = [cache[o] for o in objects]
+    return fits, consistency(fits)
+
+
+class NodeAnalysis(BaseModel):
+    at: int
+    condition: str | None
+    secret: str | None
+    remaining: list[str] = Field(description="Table objects still consistent with the answers.")
+    sample: RevealSample
+    fits: dict[str, RevealFit] = Field(description="Per distinct revealed object.")
+    consistency: Consistency
+    secret_share: float | None = Field(None, description="Committed games: share of reveals naming the secret.")
+    posterior: Posterior | None = None
+
+
+async def analyse_node(
+    transcript: Transcript,
+    model: Model,
+    *,
+    at: int | None = None,
+    k: int = 16,
+    table: ObjectTable | None = None,
+    checker: FitChecker | None = None,
+    exact: bool = False,
+    config: GenerateConfig | None = None,
+) -> NodeAnalysis:
+    table = table if table is not None else load_table()
+    checker = checker or FitChecker(table, labels=_labels(transcript))
+    sample = await resample_reveal(transcript, model, at=at, k=k, table=table, config=config)
+    qas, _ = _node(transcript, sample.at)
+    fits, cons = await check_reveals(sample.objects, qas, checker)
+    secret = transcript.meta.get("secret")
+    post = await exact_posterior(transcript, model, at=sample.at, table=table) if exact else None
+    return NodeAnalysis(
+        at=sample.at,
+        condition=transcript.meta.get("condition"),
+        secret=secret,
+        remaining=remaining(table, qas),
+        sample=sample,
+        fits={f.object: f for f in fits},
+        consistency=cons,
+        secret_share=sample.distribution.share(secret) if secret else None,
+        posterior=post,
+    )
+
+
+# -- exact posterior ---------------------------------------------------------------------------
+
+def reveal_sentence(obj: str) -> str:
+    return f"It was {article(obj)}."
+
+
+async def exact_posterior(
+    transcript: Transcript,
+    model: Model,
+    *,
+    at: int | None = None,
+    candidates: Sequence[str] | None = None,
+    table: ObjectTable | None = None,
+) -> Posterior:
+    """P(object) ∝ P("It was a X." | history, "I give up, what was it?"), in ONE score call."""
+    if not model.capabilities.score:
+        raise CapabilityError(f"{model.name}: the exact posterior needs a backend that can score continuations (hf/, organism)")
+    table = table if table is not None else load_table()
+    candidates = list(candidates or table.objects)
+    qas, at = _node(transcript, at)
+    agent = answerer_for(transcript, model)
+    messages = agent.messages([*_history(qas), Message(role="user", content=GIVE_UP)])
+    scores = await model.score(messages, [reveal_sentence(c) for c in candidates])
+    return posterior_from_scores(candidates, scores)
+
+
+class PosteriorCurve(BaseModel):
+    posteriors: list[Posterior]
+    entropies: list[float]
+    information_gain: list[float] = Field(description="Bits gained by question t (t = 1..T).")
+    questions: list[str]
+
+
+async def posterior_curve(transcript: Transcript, model: Model, *, table: ObjectTable | None = None,
+                          candidates: Sequence[str] | None = None) -> PosteriorCurve:
+    qas = check_game(transcript)
+    posts = [await exact_posterior(transcript, model, at=t, table=table, candidates=candidates) for t in range(len(qas) + 1)]
+    ents = [p.entropy_bits for p in posts]
+    return PosteriorCurve(posteriors=posts, entropies=ents, information_gain=information_gain(ents),
+                          questions=[qa.question for qa in qas])
+
+
+# -- the mass test and answer flips ------------------------------------------------------------
+
+async def mass_test(
+    transcript: Transcript,
+    model: Model,
+    *,
+    at: int | None = None,
+    candidates: Sequence[str] | None = None,
+    k: int = 8,
+    table: ObjectTable | None = None,
+    record: bool = True,
+) -> MassTest:
+    """Ask "Is it X?" for each candidate in its own branch; sum P(yes).
+
+    P(yes) comes from first-token logprobs when the backend has them (one sample each),
+    else from the share of yes among ``k`` samples.
+    """
+    table = table if table is not None else load_table()
+    candidates = list(candidates or table.objects)
+    qas, at = _node(transcript, at)
+    labels = _labels(transcript)
+    agent = answerer_for(transcript, model)
+    parent = qas[-1].answer_id if qas else None
+    use_logprobs = model.capabilities.logprobs
+    persona = next(iter(transcript.personas), None)
+
+    async def one(obj: str) -> float:
+        question = f"Is it {article(obj)}?"
+        cfg = answer_config(model, GenerateConfig(n=1 if use_logprobs else k))
+        completion = await agent.respond([*_history(qas), Message(role="user", content=question)], cfg)
+        if record:
+            q_turn = transcript.add(Turn(parent=parent, role="user", content=question,
+                                         meta={"kind": "question", "probe": "mass", "number": at + 1}), activate=False)
+            for choice in completion.choices:
+                transcript.add(_reply_turn(agent, q_turn.id, choice, completion, persona, {
+                    "kind": "answer", "probe": "mass", "label": parse_answer(choice.text, labels),
+                    "p_yes": p_yes(choice.logprobs, labels)}), activate=False)
+        if use_logprobs:
+            p = p_yes(completion.choices[0].logprobs, labels)
+            if p is not None:
+                return p
+        chosen = [parse_answer(c.text, labels) for c in completion.choices]
+        return sum(1 for lab in chosen if lab == "yes") / len(chosen)
+
+    values = await asyncio.gather(*(one(c) for c in candidates))
+    per = dict(zip(candidates, values))
+    return MassTest(per_candidate=per, total=mass_total(per), source="logprobs" if use_logprobs else "samples",
+                    k=1 if use_logprobs else k)
+
+
+async def answer_flips(
+    transcript: Transcript,
+    model: Model,
+    *,
+    question: int,
+    k: int = 16,
+) -> FlipSummary:
+    """Resample the answer to question ``question`` (1-based) K times in one call."""
+    qas = check_game(transcript)
+    if not 1 <= question <= len(qas):
+        raise ConfigError(f"question {question}: the game has questions 1..{len(qas)}")
+    labels = _labels(transcript)
+    agent = answerer_for(transcript, model)
+    target = qas[question - 1]
+    completion = await agent.respond(
+        [*_history(qas[: question - 1]), Message(role="user", content=target.question)],
+        answer_config(model, GenerateConfig(n=k)),
+    )
+    persona = next(iter(transcript.personas), None)
+    got, pys = [], []
+    for choice in completion.choices:
+        lab = parse_answer(choice.text, labels)
+        py = p_yes(choice.logprobs, labels)
+        got.append(lab)
+        pys.append(py)
+        transcript.add(_reply_turn(agent, target.question_id, choice, completion, persona, {
+            "kind": "answer", "number": question, "label": lab, "p_yes": py, "resampled": True}), activate=False)
+    return flip_summary(got, target.label, pys)
+
+
+__all__ = [
+    "NodeAnalysis", "PosteriorCurve", "RevealSample", "analyse_node", "answer_flips", "check_reveals",
+    "exact_posterior", "mass_test", "posterior_curve", "remaining", "resample_reveal", "reveal_sentence",
+]
