@@ -1,0 +1,391 @@
+"""`improv twentyq play|resample|batch`: 20 Questions with the model as the answerer, and the
+resampling that shows whether it ever committed to an object."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from improv.options import add_json_option, print_json
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def _model_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-m", "--model", default=None, help="answerer provider/model (default: $IMPROV_MODEL or the built-in model)")
+    p.add_argument("-t", "--temperature", type=float, default=None, help="answerer temperature (default 1.0)")
+    p.add_argument("--max-tokens", type=int, default=None)
+    p.add_argument("--judge", default=None, metavar="MODEL",
+                   help="model that decides fit for objects/questions outside the object table (one pair per call, temperature 0)")
+    p.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{play,resample,batch}")
+
+    p = sub.add_parser("play", help="play one game (the model answers)")
+    _model_opts(p)
+    p.add_argument("--secret", default=None, metavar="OBJECT|random",
+                   help="committed condition: put this secret (or a random table object) in the system prompt")
+    p.add_argument("--questioner", default="human", help="human | model:MODEL | script:FILE (default: human)")
+    p.add_argument("--turns", type=int, default=20, help="maximum questions (default 20)")
+    p.add_argument("-k", type=int, default=0, help="after the game, resample the reveal K times (default: no)")
+    p.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
+    p.add_argument("--no-save", action="store_true")
+    add_json_option(p)
+
+    r = sub.add_parser("resample", help="resample a saved game's reveal at a turn; distribution and consistency")
+    r.add_argument("transcript", help="a saved twentyq transcript (JSON)")
+    _model_opts(r)
+    r.add_argument("--at", type=int, default=None, help="node: after this many answered questions (default: all)")
+    r.add_argument("-k", type=int, default=16, help="reveal samples, drawn in one n=K call (default 16)")
+    r.add_argument("--exact", action="store_true", help="also the exact posterior over table objects (hf/, organism)")
+    r.add_argument("--mass", action="store_true", help="also the mass test: sum of P(yes | 'Is it X?') over table objects")
+    r.add_argument("--flip", type=int, default=None, metavar="Q", help="also resample the answer to question Q K times")
+    r.add_argument("--save", action="store_true", help="write the resampled branches back into the transcript file")
+    add_json_option(r)
+
+    b = sub.add_parser("batch", help="N games per condition, resampled at every turn; JSON summary")
+    _model_opts(b)
+    b.add_argument("-n", "--games", type=int, default=20, help="games per condition (default 20)")
+    src = b.add_mutually_exclusive_group()
+    src.add_argument("--questions", default=None, metavar="FILE", help="the same scripted questions for every game")
+    src.add_argument("--questioner", default=None, help="model:MODEL or script:FILE (default: random table questions per game)")
+    b.add_argument("--turns", type=int, default=6, help="questions per game (default 6)")
+    b.add_argument("-k", type=int, default=16, help="reveal samples per node (default 16)")
+    b.add_argument("--exact", action="store_true", help="also the exact posterior entropy per node (hf/, organism)")
+    b.add_argument("--conditions", default="uncommitted,committed", help="comma-separated (default both)")
+    b.add_argument("--concurrency", type=int, default=4, help="games in flight (default 4)")
+    b.add_argument("--seed", type=int, default=0, help="seed for secrets and question order")
+    b.add_argument("--out", default=None, metavar="DIR", help="write transcripts/ and summary.json here")
+    add_json_option(b)
+
+
+def _config(args):
+    from agents.errors import ConfigError
+    from agents.types import GenerateConfig
+
+    fields = {}
+    if args.temperature is not None:
+        fields["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        fields["max_tokens"] = args.max_tokens
+    try:
+        return GenerateConfig(**fields) if fields else None
+    except Exception as err:  # pydantic ValidationError
+        raise ConfigError(f"generation setting: {str(err).splitlines()[-1].strip()}") from None
+
+
+def _models(args, default: str | None = None):
+    from agents.registry import get_model
+
+    model = get_model(args.model or default, max_connections=args.max_connections)
+    judge = get_model(args.judge, max_connections=args.max_connections) if args.judge else None
+    return model, judge
+
+
+def _positive(name: str, value: int, minimum: int = 1) -> None:
+    from agents.errors import ConfigError
+
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} (got {value})")
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"play": run_play, "resample": run_resample, "batch": run_batch}[args.action](args)
+
+
+# -- rendering helpers ---------------------------------------------------------------------
+
+def sparkline(values, top: float | None = None) -> str:
+    values = list(values)
+    if not values:
+        return ""
+    hi = top if top is not None else max(values) or 1.0
+    hi = hi or 1.0
+    return "".join(SPARK[min(len(SPARK) - 1, max(0, round(v / hi * (len(SPARK) - 1))))] for v in values)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _dist_table(title: str, counts: dict[str, int], k: int, fits=None, posterior=None):
+    from rich.table import Table
+    from rich.text import Text
+
+    from agents.text import printable
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("object")
+    table.add_column("count", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("", no_wrap=True)
+    if fits is not None:
+        table.add_column("fits answers")
+    if posterior is not None:
+        table.add_column("exact P", justify="right")
+    for obj, c in counts.items():
+        share = c / k if k else 0.0
+        row = [Text(printable(obj)), str(c), f"{share:.2f}", "█" * max(1, round(share * 20))]
+        if fits is not None:
+            f = fits.get(obj)
+            if f is None or f.consistent is None:
+                row.append("undecided")
+            elif f.consistent:
+                row.append("yes")
+            else:
+                row.append(f"no (Q{f.first_contradiction})")
+        if posterior is not None:
+            row.append(f"{posterior.probabilities.get(obj, 0.0):.3f}")
+        table.add_row(*row)
+    return table
+
+
+# -- play ----------------------------------------------------------------------------------
+
+def run_play(args) -> int:
+    from agents.text import printable
+    from games.engine import make_questioner, pick_secret, play_game
+    from games.table import load_table
+    from transcripts.store import save
+
+    _positive("--turns", args.turns)
+    table = load_table()
+    secret = pick_secret(args.secret, table)
+    model, judge = _models(args)
+    console = _console()
+    interactive = args.questioner == "human"
+
+    def human(history):
+        n = len(history) + 1
+        try:
+            line = input(f"Q{n}> " if sys.stdin.isatty() else "")
+        except EOFError:
+            return None
+        return None if line.strip().lower() in ("", "quit", "give up", "q") else line
+
+    questioner = make_questioner(args.questioner, human=human)
+
+    def on_event(ev):
+        if args.json:
+            return
+        if ev.kind == "question" and not interactive:
+            console.print(f"Q{ev.number}: {printable(ev.text)}", markup=False)
+        elif ev.kind == "answer":
+            console.print(f"  A{ev.number}: {printable(ev.text)}  [{ev.label}]", markup=False)
+        elif ev.kind == "reveal":
+            console.print(f"Reveal: {printable(ev.text)}  -> {printable(ev.label or '')}", markup=False)
+
+    if interactive and not args.json:
+        console.print("Ask yes/no questions; an empty line gives up and asks for the reveal.", markup=False)
+
+    async def go():
+        try:
+            t = await play_game(model, questioner, secret=secret, turns=args.turns, config=_config(args),
+                                table=table, on_event=on_event)
+            node = None
+            if args.k:
+                from games.analysis import analyse_node
+                from games.fit import FitChecker
+
+                node = await analyse_node(t, model, k=args.k, table=table, checker=FitChecker(table, judge))
+            return t, node
+        finally:
+            await model.aclose()
+
+    transcript, node = asyncio.run(go())
+    path = None if args.no_save else save(transcript, args.out)
+    if args.json:
+        print_json({"transcript": transcript.model_dump(mode="json"), "analysis": node.model_dump(mode="json") if node else None,
+                    "path": str(path) if path else None})
+        return 0
+    if node is not None:
+        _print_node(console, node)
+    if path:
+        console.print(f"saved {path}", markup=False)
+    return 0
+
+
+def _print_node(console, node) -> None:
+    d = node.sample.distribution
+    console.print(_dist_table(f"reveals after {node.at} answers (K={d.k})", d.counts, d.k, node.fits, node.posterior))
+    c = node.consistency
+    share = "n/a" if c.share is None else f"{c.share:.2f}"
+    console.print(
+        f"entropy {d.entropy_bits:.2f} bits (95% CI {d.entropy_ci[0]:.2f}-{d.entropy_ci[1]:.2f}), "
+        f"effective number {d.effective_number:.2f}, distinct {d.distinct}, top-1 mass {d.top_mass:.2f}; "
+        f"consistent with every answer: {share} ({c.consistent} fit, {c.contradicted} contradicted, {c.undecided} undecided); "
+        f"table objects still possible: {len(node.remaining)}",
+        markup=False,
+    )
+    if node.secret is not None:
+        console.print(f"secret {node.secret}: share of reveals naming it {node.secret_share:.2f}", markup=False)
+    if node.posterior is not None:
+        p = node.posterior
+        console.print(f"exact posterior: entropy {p.entropy_bits:.2f} bits, top {p.top} ({p.top_mass:.2f})", markup=False)
+
+
+# -- resample ------------------------------------------------------------------------------
+
+def run_resample(args) -> int:
+    from games.analysis import analyse_node, answer_flips, mass_test, posterior_curve
+    from games.engine import check_game
+    from games.fit import FitChecker
+    from games.table import load_table
+    from transcripts.store import load, save
+
+    _positive("-k", args.k)
+    transcript = load(args.transcript)
+    check_game(transcript)
+    table = load_table()
+    model, judge = _models(args, transcript.meta.get("model"))
+
+    async def go():
+        try:
+            node = await analyse_node(transcript, model, at=args.at, k=args.k, table=table,
+                                      checker=FitChecker(table, judge), exact=args.exact, config=_config(args))
+            curve = await posterior_curve(transcript, model, table=table) if args.exact else None
+            mass = await mass_test(transcript, model, at=node.at, table=table, k=min(args.k, 8)) if args.mass else None
+            flip = await answer_flips(transcript, model, question=args.flip, k=args.k) if args.flip else None
+            return node, curve, mass, flip
+        finally:
+            await model.aclose()
+            if judge is not None:
+                await judge.aclose()
+
+    node, curve, mass, flip = asyncio.run(go())
+    if args.save:
+        save(transcript, path=args.transcript)
+    if args.json:
+        print_json({
+            "analysis": node.model_dump(mode="json"),
+            "posterior_curve": curve.model_dump(mode="json") if curve else None,
+            "mass_test": mass.model_dump(mode="json") if mass else None,
+            "flips": flip.model_dump(mode="json") if flip else None,
+        })
+        return 0
+    console = _console()
+    _print_node(console, node)
+    if curve is not None:
+        from rich.table import Table
+
+        from agents.text import printable
+
+        t = Table(title="exact posterior by turn", title_justify="left")
+        for col in ("turn", "question", "entropy (bits)", "information gained (bits)", "top"):
+            t.add_column(col)
+        for i, post in enumerate(curve.posteriors):
+            q = printable(curve.questions[i - 1]) if i else "(start)"
+            gain = f"{curve.information_gain[i - 1]:+.2f}" if i else ""
+            t.add_row(str(i), q, f"{post.entropy_bits:.2f}", gain, f"{post.top} ({post.top_mass:.2f})")
+        console.print(t)
+    if mass is not None:
+        top = sorted(mass.per_candidate.items(), key=lambda kv: -kv[1])[:8]
+        console.print(f"mass test ({mass.source}, k={mass.k}): sum of P(yes) over {len(mass.per_candidate)} objects = "
+                      f"{mass.total:.2f} (a committed answerer sums to about 1); highest: "
+                      + ", ".join(f"{o} {p:.2f}" for o, p in top), markup=False)
+    if flip is not None:
+        rate = "n/a" if flip.flip_rate is None else f"{flip.flip_rate:.2f}"
+        console.print(f"answer flips at Q{args.flip} (K={flip.k}): original {flip.original}, flip rate {rate}, "
+                      f"counts {flip.counts}" + (f", mean P(yes) {flip.p_yes_logprobs:.2f}" if flip.p_yes_logprobs is not None else ""),
+                      markup=False)
+    return 0
+
+
+# -- batch ---------------------------------------------------------------------------------
+
+def run_batch(args) -> int:
+    from agents.errors import ConfigError
+    from games.batch import run_batch as batch, save_batch
+    from games.engine import COMMITTED, UNCOMMITTED, load_script, make_questioner
+
+    _positive("--games", args.games)
+    _positive("--turns", args.turns)
+    _positive("-k", args.k)
+    _positive("--concurrency", args.concurrency)
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    bad = [c for c in conditions if c not in (UNCOMMITTED, COMMITTED)]
+    if bad or not conditions:
+        raise ConfigError(f"--conditions: expected uncommitted and/or committed, got {args.conditions!r}")
+    questions = load_script(args.questions) if args.questions else None
+    factory = None
+    if args.questioner:
+        if args.questioner == "human":
+            raise ConfigError("--questioner human cannot run in batch; use model:MODEL or script:FILE")
+        make_questioner(args.questioner)  # validate now
+        factory = lambda: make_questioner(args.questioner)  # noqa: E731
+    model, judge = _models(args)
+    console = _console()
+
+    async def go(progress):
+        try:
+            return await batch(model, games=args.games, turns=args.turns, k=args.k, questions=questions,
+                               questioner_factory=factory, conditions=conditions, judge=judge, config=_config(args),
+                               exact=args.exact, concurrency=args.concurrency, seed=args.seed, progress=progress)
+        finally:
+            await model.aclose()
+            if judge is not None:
+                await judge.aclose()
+
+    if args.json or not sys.stderr.isatty():
+        result = asyncio.run(go(None))
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=_stderr_console(), transient=True) as bar:
+            task = bar.add_task("games", total=args.games * len(conditions))
+
+            def progress(done, total, _desc):
+                bar.update(task, completed=done, total=total)
+
+            result = asyncio.run(go(progress))
+    path = save_batch(result, args.out) if args.out else None
+    if args.json:
+        data = result.summary.model_dump(mode="json")
+        data["summary_path"] = str(path) if path else None
+        print_json(data)
+        return 0
+    _print_summary(console, result.summary)
+    if path:
+        console.print(f"wrote {path} and {len(result.transcripts)} transcripts", markup=False)
+    return 0
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _print_summary(console, summary) -> None:
+    from rich.table import Table
+
+    for cond in summary.conditions.values():
+        t = Table(title=f"{cond.condition}: {cond.games} games, K={summary.k}, model {summary.model}", title_justify="left")
+        cols = ["turn", "objects possible", "reveal entropy (bits)", "95% CI", "distinct", "fit all answers"]
+        if cond.condition == "committed":
+            cols.append("name the secret")
+        if summary.exact:
+            cols.append("exact posterior H")
+        for c in cols:
+            t.add_column(c, justify="right")
+        for row in cond.turns:
+            cells = [str(row.at), f"{row.remaining_mean:.1f}", f"{row.entropy_mean:.2f}",
+                     f"{row.entropy_ci[0]:.2f}-{row.entropy_ci[1]:.2f}", f"{row.distinct_mean:.1f}",
+                     "n/a" if row.consistency_share is None else f"{row.consistency_share:.2f}"]
+            if cond.condition == "committed":
+                cells.append("n/a" if row.secret_share is None else f"{row.secret_share:.2f}")
+            if summary.exact:
+                cells.append("n/a" if row.posterior_entropy_mean is None else f"{row.posterior_entropy_mean:.2f}")
+            t.add_row(*cells)
+        console.print(t)
+    top = max((r.entropy_mean for c in summary.conditions.values() for r in c.turns), default=1.0) or 1.0
+    console.print("commitment curve (reveal entropy by turn):", markup=False)
+    for cond in summary.conditions.values():
+        line = sparkline([r.entropy_mean for r in cond.turns], top)
+        console.print(f"  {cond.condition:<12} {line}  " + " ".join(f"{r.entropy_mean:.2f}" for r in cond.turns), markup=False)
