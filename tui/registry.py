@@ -1,8 +1,18 @@
 """Screens of the app, registered by dotted path so each is imported only when opened.
 
-To add a screen: write ``tui/screens/<name>.py`` with a ``Screen`` subclass and add one entry
-here. Screen constructors take keyword options (model, persona, transcript path...) from the
-app's `AppOptions`.
+To add a screen: write ``tui/screens/<name>.py`` with a ``textual.screen.Screen`` subclass and
+add one `ScreenEntry` line to `SCREENS` (the key opens it from the home screen).
+
+Constructor convention: the app builds a screen as ``Class(model=..., persona=...)``, both
+keyword arguments of type ``str | None`` (the model string and persona name or path the user
+gave with ``improv tui -m/-p``; None means "the default": ``$IMPROV_MODEL`` or the built-in
+model, and no persona). Accept and ignore what you do not use (``**kwargs`` is fine). Further
+app options (template ``variables: dict[str, str]``, the transcript directory ``out``) are on
+``self.app.options`` (`tui.app.AppOptions`); read them with
+``getattr(self.app, "options", None)`` so the screen also runs under a bare ``App`` in tests.
+The app opens each screen once and keeps it (installed), so coming back resumes it; ctrl+o
+goes back to the home screen. A screen whose module is missing, or whose constructor raises,
+is reported as a one-line notice on the home screen.
 """
 
 from __future__ import annotations

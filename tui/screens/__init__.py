@@ -1,0 +1,1 @@
+"""Screens of the terminal app. Each is registered in `tui.registry` and imported when opened."""
