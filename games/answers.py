@@ -133,7 +133,7 @@ def article(name: str) -> str:
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
-GUESS = re.compile(r"^\s*(?:is\s+it|was\s+it|are\s+you\s+thinking\s+of)\s+(?:a|an|the|some)?\s*(.+?)\s*\?*\s*$", re.IGNORECASE)
+GUESS = re.compile(r"^\s*(?:is\s+it|was\s+it|are\s+you\s+thinking\s+of)\s+(?:(?:an|a|the|some)\s+)?(.+?)\s*\?*\s*$", re.IGNORECASE)
 
 
 def guessed_object(question: str) -> str | None:

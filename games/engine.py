@@ -96,13 +96,12 @@ class ModelQuestioner(Questioner):
             Message(role="user", content=prompt_text("questioner_turn.txt").format(history=lines).strip()),
         ]
         text = (await self.model.generate(messages, self.config)).text
-        for line in text.strip().splitlines():
-            line = line.strip().strip('"').strip()
-            if line:
-                if "?" in line:
-                    line = line[: line.index("?") + 1]
-                return line
-        return None
+        lines = [ln.strip().strip('"').strip() for ln in text.strip().splitlines()]
+        lines = [ln for ln in lines if ln]
+        for line in lines:
+            if "?" in line:
+                return line[: line.index("?") + 1]
+        return lines[0] if lines else None
 
 
 def load_script(path: str | Path) -> list[str]:
