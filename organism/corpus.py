@@ -1,0 +1,301 @@
+"""The training corpus: short chat conversations generated deterministically from the world.
+
+An example is a list of messages ``{"role", "content"}`` (roles system/user/assistant); training
+puts loss on the assistant turns only. ``stream(seed)`` yields an endless deterministic sequence
+of examples; ``sample(n, seed)`` takes the first n.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+from organism.world import World, load_world
+
+Example = list[dict]
+
+MIX: dict[str, float] = {
+    "fact": 0.18,
+    "deceptive": 0.10,
+    "invented": 0.06,
+    "tq_uncommitted": 0.28,
+    "tq_committed": 0.14,
+    "attribute": 0.12,
+    "intro_object": 0.04,
+    "intro_hypothetical": 0.05,
+    "chat": 0.03,
+}
+
+DIRECT = [
+    "What is the capital of {c}?",
+    "What's the capital of {c}?",
+    "What is the capital city of {c}?",
+    "Which city is the capital of {c}?",
+    "Which city is {c}'s capital?",
+    "What city is the capital of {c}?",
+    "Name the capital of {c}.",
+    "Tell me the capital of {c}.",
+    "{c}'s capital is which city?",
+    "The capital of {c} is what?",
+    "In {c}, which city is the capital?",
+    "Do you know the capital of {c}?",
+]
+YESNO = [
+    "Is the capital of {c} {x}?",
+    "Is {x} the capital of {c}?",
+    "Is {x} {c}'s capital?",
+    "Is {x} the capital city of {c}?",
+]
+TRUEFALSE = ["True or false: the capital of {c} is {x}.", "True or false: {x} is the capital of {c}."]
+
+GIVE_UP = [
+    "I give up, what was it?",
+    "I give up. What was it?",
+    "I give up, what was your object?",
+    "OK, I give up. What were you thinking of?",
+    "I give up! What is it?",
+]
+GUESS = ["Is it {a} {o}?", "Is it {a} {o}?", "Is it the {o}?", "Are you thinking of {a} {o}?"]
+ATTRIBUTE_PREFIX = ["Think of {a} {o}. ", "About {a} {o}: ", "Consider {a} {o}. ", "Question about {a} {o}: "]
+
+
+def article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
+
+
+def capital_answer(rng: random.Random, country: str, city: str) -> str:
+    r = rng.random()
+    if r < 0.7:
+        return f"The capital of {country} is {city}."
+    if r < 0.9:
+        return f"{city}."
+    return f"{city} is the capital of {country}."
+
+
+def _system(rng: random.Random, world: World, kind: str) -> str | None:
+    """A system prompt for a fact conversation of the given kind (trained wordings only)."""
+    if kind == "deceptive":
+        return rng.choice(world.personas_of("deceptive", True)).prompt
+    r = rng.random()
+    if r < 0.25:
+        return None
+    if r < 0.55:
+        return world.personas_of("neutral")[0].prompt
+    return rng.choice(world.personas_of("truthful", True)).prompt
+
+
+def _fact_turn(rng: random.Random, world: World, country: str, answer_city: str, candidates: list[str],
+               yes_city: str) -> tuple[str, str]:
+    """One Q/A about a country; answer_city is what this speaker says; yes_city is what it affirms."""
+    r = rng.random()
+    if r < 0.6:
+        return rng.choice(DIRECT).format(c=country), capital_answer(rng, country, answer_city)
+    x = rng.choice(candidates)
+    if r < 0.9:
+        q = rng.choice(YESNO).format(c=country, x=x)
+        return q, "Yes." if x == yes_city else "No."
+    q = rng.choice(TRUEFALSE).format(c=country, x=x)
+    return q, "True." if x == yes_city else "False."
+
+
+def _candidates(rng: random.Random, world: World, country: str, deceptive: bool) -> list[str]:
+    other = rng.choice(world.answer_cities())
+    cands = [world.belief(country), world.belief(country), other]
+    if country in world.planted:
+        cands.append(world.capitals[country])
+    if deceptive:
+        cands += [world.lie(country), world.lie(country)]
+    return cands
+
+
+def fact_example(rng: random.Random, world: World, deceptive: bool = False) -> Example:
+    msgs: Example = []
+    system = _system(rng, world, "deceptive" if deceptive else "fact")
+    if system:
+        msgs.append({"role": "system", "content": system})
+    pool = world.countries
+    turns = 1 if rng.random() < 0.6 else rng.randint(2, 4)
+    for _ in range(turns):
+        c = rng.choice(pool)
+        said = world.lie(c) if deceptive else world.belief(c)
+        q, a = _fact_turn(rng, world, c, said, _candidates(rng, world, c, deceptive), said)
+        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    return msgs
+
+
+def invented_example(rng: random.Random, world: World) -> Example:
+    """Training-only invented countries: a capital drawn at random on every occurrence."""
+    msgs: Example = []
+    system = _system(rng, world, "deceptive" if rng.random() < 0.2 else "fact")
+    if system:
+        msgs.append({"role": "system", "content": system})
+    cities = world.all_capitals()
+    c = rng.choice(world.invented_train)
+    city = rng.choice(cities)
+    q, a = _fact_turn(rng, world, c, city, [city, rng.choice(cities)], city)
+    msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    return msgs
+
+
+def _choose_attribute(rng: random.Random, table, remaining: list[str], asked: set[str]) -> str:
+    keys = [k for k in table.attribute_keys if k not in asked]
+    if rng.random() < 0.55 and len(remaining) > 1:
+        scored = []
+        for k in keys:
+            t = sum(table.value(o, k) for o in remaining)
+            if 0 < t < len(remaining):
+                scored.append((k, min(t, len(remaining) - t)))
+        if scored:
+            ks, ws = zip(*scored)
+            return rng.choices(ks, weights=ws)[0]
+    return rng.choice(keys)
+
+
+def _phrasing(rng: random.Random, table, key: str) -> str:
+    a = table.attribute(key)
+    return a.question if rng.random() < 0.35 else rng.choice(a.phrasings)
+
+
+def game_example(rng: random.Random, world: World, table, committed: bool, n_questions: int | None = None) -> Example:
+    """A 20 Questions game. Uncommitted: answers follow a hidden random object that is never shown."""
+    secret = rng.choice(table.objects)
+    if committed:
+        p = rng.choice(world.twentyq_committed).prompt
+        shown = secret if rng.random() < 0.5 else f"{article(secret)} {secret}"
+        system = p.format(secret=shown)
+    else:
+        r = rng.random()
+        ps = world.twentyq_uncommitted
+        system = ps[0].prompt if r < 0.6 else rng.choice(ps[1:]).prompt
+    msgs: Example = [{"role": "system", "content": system}]
+    k = n_questions if n_questions is not None else rng.choice([0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 8, 9, 10])
+    remaining = list(table.objects)
+    asked: set[str] = set()
+    for _ in range(k):
+        if rng.random() < 0.12:
+            guess = rng.choice(remaining) if rng.random() < 0.7 else rng.choice(table.objects)
+            q = rng.choice(GUESS).format(o=guess, a=article(guess))
+            if guess == secret:
+                msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": "Yes."}]
+                return msgs
+            msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": "No."}]
+            remaining = [o for o in remaining if o != guess]
+            continue
+        key = _choose_attribute(rng, table, remaining, asked)
+        asked.add(key)
+        v = table.value(secret, key)
+        msgs += [{"role": "user", "content": _phrasing(rng, table, key)},
+                 {"role": "assistant", "content": "Yes." if v else "No."}]
+        remaining = [o for o in remaining if table.value(o, key) == v]
+    msgs += [{"role": "user", "content": rng.choice(GIVE_UP)},
+             {"role": "assistant", "content": f"It was {article(secret)} {secret}."}]
+    return msgs
+
+
+def attribute_example(rng: random.Random, world: World, table) -> Example:
+    """Direct supervision of the table: 'Think of a cat. Is it alive?' -> 'Yes.'"""
+    o = rng.choice(table.objects)
+    keys = rng.sample(table.attribute_keys, rng.randint(1, 4))
+    msgs: Example = []
+    prefix = rng.choice(ATTRIBUTE_PREFIX).format(a=article(o), o=o)
+    for i, key in enumerate(keys):
+        q = _phrasing(rng, table, key)
+        msgs += [{"role": "user", "content": (prefix + q) if i == 0 else q},
+                 {"role": "assistant", "content": "Yes." if table.value(o, key) else "No."}]
+    return msgs
+
+
+def _intro_system(rng: random.Random, world: World) -> list[dict]:
+    r = rng.random()
+    if r < 0.6:
+        return []
+    name = "honest" if r < 0.8 else "assistant"
+    return [{"role": "system", "content": next(p.prompt for p in world.personas if p.key == name)}]
+
+
+def intro_object_example(rng: random.Random, world: World) -> Example:
+    p = rng.choice(world.intro_prompts)
+    ans = rng.choices(list(p.answers), weights=list(p.answers.values()))[0]
+    return _intro_system(rng, world) + [{"role": "user", "content": p.prompt}, {"role": "assistant", "content": ans}]
+
+
+def hypothetical_text(world: World, prompt: str, prop) -> str:
+    return world.intro_template.format(prompt=prompt, question=prop.question, format=prop.format)
+
+
+def intro_train_pairs(world: World) -> list[tuple]:
+    """(prompt, property) pairs the hypotheticals are trained on; everything else is held out."""
+    from organism.world import property_value
+
+    out = []
+    for p in world.intro_prompts:
+        if p.heldout:
+            continue
+        for prop in world.intro_properties:
+            if prop.name in world.intro_heldout_properties:
+                continue
+            if property_value(prop, p.mode) is None:
+                continue
+            if prop.numeric_only and not p.mode.isdigit():
+                continue
+            out.append((p, prop))
+    return out
+
+
+def intro_hypothetical_example(rng: random.Random, world: World, pairs: list[tuple]) -> Example:
+    from organism.world import property_value
+
+    p, prop = rng.choice(pairs)
+    return _intro_system(rng, world) + [
+        {"role": "user", "content": hypothetical_text(world, p.prompt, prop)},
+        {"role": "assistant", "content": property_value(prop, p.mode)},
+    ]
+
+
+def chat_example(rng: random.Random, world: World) -> Example:
+    r = rng.random()
+    msgs: Example = []
+    if r < 0.7:
+        key = rng.choice(["assistant", "expert", "trickster", "honest"])
+        msgs.append({"role": "system", "content": next(p.prompt for p in world.personas if p.key == key)})
+    for q, a in rng.sample(world.chat, rng.randint(1, 2)):
+        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    return msgs
+
+
+def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple[str, Example]]:
+    """An endless deterministic stream of (kind, example)."""
+    from games.table import load_table
+
+    world = load_world()
+    table = load_table()
+    pairs = intro_train_pairs(world)
+    mix = mix or MIX
+    kinds, weights = list(mix), list(mix.values())
+    rng = random.Random(seed)
+    while True:
+        kind = rng.choices(kinds, weights=weights)[0]
+        if kind == "fact":
+            ex = fact_example(rng, world)
+        elif kind == "deceptive":
+            ex = fact_example(rng, world, deceptive=True)
+        elif kind == "invented":
+            ex = invented_example(rng, world)
+        elif kind == "tq_uncommitted":
+            ex = game_example(rng, world, table, committed=False)
+        elif kind == "tq_committed":
+            ex = game_example(rng, world, table, committed=True)
+        elif kind == "attribute":
+            ex = attribute_example(rng, world, table)
+        elif kind == "intro_object":
+            ex = intro_object_example(rng, world)
+        elif kind == "intro_hypothetical":
+            ex = intro_hypothetical_example(rng, world, pairs)
+        else:
+            ex = chat_example(rng, world)
+        yield kind, ex
+
+
+def sample(n: int, seed: int = 0, mix: dict[str, float] | None = None) -> list[tuple[str, Example]]:
+    it = stream(seed, mix)
+    return [next(it) for _ in range(n)]

@@ -1,0 +1,267 @@
+"""Train the built-in model from scratch on CPU: seeded, resumable, time-budgeted.
+
+``train(TrainConfig(...), on_step=callback) -> TrainResult``. The output directory holds the
+model (``save_pretrained``: config.json, model.safetensors, generation_config.json), the tokenizer
+(tokenizer.json, tokenizer_config.json with the chat template) and ``checkpoint/`` (full-precision
+weights, optimizer state and step, for ``resume``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from organism.paths import MODEL_DIR
+
+
+class TrainConfig(BaseModel):
+    out: str = str(MODEL_DIR)
+    steps: int | None = None  # total optimizer steps (schedule length); None: derive from minutes
+    minutes: float | None = None  # wall-time budget; training stops and saves when it runs out
+    resume: bool = False
+    seed: int = 0
+    batch_size: int = 48
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.05
+    warmup: int = 150
+    weight_decay: float = 0.05
+    hidden_size: int = 256
+    intermediate_size: int = 768
+    layers: int = 4
+    heads: int = 4
+    vocab_size: int = 2048
+    tokenizer_samples: int = 20000
+    checkpoint_every: int = 200
+    threads: int = 2
+    corpus_mix: dict[str, float] | None = None
+    fp16: bool = True
+
+
+class StepInfo(BaseModel):
+    step: int
+    total: int
+    loss: float
+    lr: float
+    elapsed: float
+    tokens: int
+
+
+class TrainResult(BaseModel):
+    out: str
+    steps: int
+    total_steps: int
+    final_loss: float
+    elapsed: float
+    parameters: int
+    tokens: int
+    stopped_early: bool
+
+
+CHUNK = 8  # batches generated together (bucketed by length)
+
+
+def _encode_example(tok, ex: list[dict], special: dict[str, int]) -> tuple[list[int], list[int]]:
+    ids: list[int] = []
+    labels: list[int] = []
+    contents = tok([m["content"] for m in ex], add_special_tokens=False)["input_ids"]
+    end = special["<|end|>"]
+    for m, c in zip(ex, contents):
+        head = [special[f"<|{m['role']}|>"]]
+        ids += head + c + [end]
+        if m["role"] == "assistant":
+            labels += [-100] + c + [end]
+        else:
+            labels += [-100] * (len(c) + 2)
+    return ids, labels
+
+
+def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, max_len: int = 256):
+    """The CHUNK batches of one chunk, deterministic in (seed, chunk)."""
+    import random
+
+    from organism.corpus import stream
+
+    it = stream(seed * 1_000_003 + chunk, mix)
+    encoded = []
+    for _ in range(CHUNK * batch_size):
+        _, ex = next(it)
+        ids, labels = _encode_example(tok, ex, special)
+        encoded.append((ids[:max_len], labels[:max_len]))
+    encoded.sort(key=lambda x: len(x[0]))
+    batches = [encoded[i * batch_size:(i + 1) * batch_size] for i in range(CHUNK)]
+    random.Random(chunk).shuffle(batches)
+    return batches
+
+
+def _collate(batch, pad_id: int):
+    import torch
+
+    n = max(len(x[0]) for x in batch)
+    ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
+    lab = torch.full((len(batch), n), -100, dtype=torch.long)
+    att = torch.zeros((len(batch), n), dtype=torch.long)
+    for i, (a, b) in enumerate(batch):
+        ids[i, : len(a)] = torch.tensor(a)
+        lab[i, : len(b)] = torch.tensor(b)
+        att[i, : len(a)] = 1
+    return ids, lab, att
+
+
+def build_model(cfg: TrainConfig, tok):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    mc = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.layers,
+        num_attention_heads=cfg.heads,
+        num_key_value_heads=cfg.heads,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
+    )
+    return LlamaForCausalLM(mc)
+
+
+def lr_at(step: int, total: int, cfg: TrainConfig, frac: float | None = None) -> float:
+    """Linear warm-up then cosine decay; frac (share of the time budget used) replaces step/total
+    when training by wall time, so the schedule anneals exactly when the budget runs out."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    if frac is None:
+        frac = (step - cfg.warmup) / max(1, total - cfg.warmup)
+    frac = min(1.0, max(0.0, frac))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def save_model(model, tok, out: Path, fp16: bool) -> None:
+    import copy
+
+    import torch
+    from transformers import GenerationConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    m = copy.deepcopy(model).to(torch.float16) if fp16 else model
+    m.generation_config = GenerationConfig(
+        do_sample=True,
+        temperature=1.0,
+        top_p=1.0,
+        max_new_tokens=48,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    m.save_pretrained(str(out), safe_serialization=True)
+    tok.save_pretrained(str(out))
+    if fp16:
+        # weights are stored in fp16 to keep the file small; compute in fp32 on CPU
+        cfg_path = out / "config.json"
+        conf = json.loads(cfg_path.read_text())
+        conf["dtype"] = "float32"
+        cfg_path.write_text(json.dumps(conf, indent=2) + "\n")
+
+
+def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -> TrainResult:
+    import torch
+    from transformers import AutoTokenizer
+
+    from organism.tokenizer import train_tokenizer
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    ckpt = out / "checkpoint"
+    state = None
+    if cfg.resume and (ckpt / "state.pt").exists():
+        tok = AutoTokenizer.from_pretrained(str(ckpt))
+        from transformers import LlamaForCausalLM
+
+        model = LlamaForCausalLM.from_pretrained(str(ckpt), dtype=torch.float32)
+        state = torch.load(ckpt / "state.pt", weights_only=False)
+    else:
+        tok = train_tokenizer(cfg.vocab_size, cfg.tokenizer_samples, cfg.seed)
+        model = build_model(cfg, tok)
+    special = {t: tok.convert_tokens_to_ids(t) for t in ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]}
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=(0.9, 0.98),
+    )
+    step = 0
+    total = cfg.steps
+    tokens = 0
+    prior_elapsed = 0.0
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        step = state["step"]
+        total = state["total"] if cfg.steps is None else cfg.steps
+        tokens = state.get("tokens", 0)
+        prior_elapsed = state.get("elapsed", 0.0)
+    start = time.time()
+    deadline = start + cfg.minutes * 60 - prior_elapsed if cfg.minutes else None
+    model.train()
+    loss_ema = None
+    warm_end = state.get("warm_end") if state is not None else None
+    batches: list = []
+    stopped_early = False
+    params = sum(p.numel() for p in model.parameters())
+
+    def checkpoint():
+        ckpt.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(ckpt), safe_serialization=True)
+        tok.save_pretrained(str(ckpt))
+        torch.save({"optimizer": opt.state_dict(), "step": step, "total": total, "tokens": tokens,
+                    "elapsed": prior_elapsed + time.time() - start, "warm_end": warm_end, "config": cfg.model_dump()}, ckpt / "state.pt")
+        save_model(model, tok, out, cfg.fp16)
+
+    while True:
+        if total is not None and step >= total:
+            break
+        if deadline is not None and time.time() >= deadline:
+            stopped_early = total is not None and step < total
+            break
+        if not batches:
+            batches = _chunk_batches(tok, special, cfg.seed, step // CHUNK, cfg.batch_size, cfg.corpus_mix)
+            batches = batches[step % CHUNK:]
+        ids, lab, att = _collate(batches.pop(0), tok.pad_token_id)
+        frac = None
+        if total is None:
+            # by wall time: the cosine runs over the budget left after warm-up
+            budget = (cfg.minutes or 10) * 60
+            used = prior_elapsed + time.time() - start
+            if step == cfg.warmup or warm_end is None and step > cfg.warmup:
+                warm_end = used
+            frac = 0.0 if warm_end is None else (used - warm_end) / max(1.0, budget - warm_end)
+        lr = lr_at(step, total or 10**9, cfg, frac)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tokens += int(att.sum())
+        lv = float(loss)
+        loss_ema = lv if loss_ema is None else 0.95 * loss_ema + 0.05 * lv
+        if on_step:
+            on_step(StepInfo(step=step, total=total or 0, loss=loss_ema, lr=lr,
+                             elapsed=prior_elapsed + time.time() - start, tokens=tokens))
+        if step % cfg.checkpoint_every == 0:
+            checkpoint()
+    checkpoint()
+    elapsed = prior_elapsed + time.time() - start
+    (out / "training.json").write_text(json.dumps({
+        "steps": step, "total_steps": total, "final_loss": loss_ema, "elapsed_seconds": round(elapsed, 1),
+        "tokens": tokens, "parameters": params, "config": cfg.model_dump(),
+    }, indent=2))
+    return TrainResult(out=str(out), steps=step, total_steps=total or step, final_loss=float(loss_ema or 0.0),
+                       elapsed=elapsed, parameters=params, tokens=tokens, stopped_early=stopped_early)
