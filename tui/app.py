@@ -12,7 +12,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.registry import SCREENS, ScreenEntry
+from tui import registry
+from tui.registry import ScreenEntry
 
 
 @dataclass
@@ -60,7 +61,7 @@ class ImprovApp(App):
             self.open_screen(self.start)
 
     def entry(self, key: str) -> ScreenEntry | None:
-        return next((e for e in SCREENS if e.key == key), None)
+        return next((e for e in registry.SCREENS if e.key == key), None)
 
     def open_screen(self, key: str) -> Screen | None:
         """Open the registered screen ``key`` (built on first use, then resumed). A screen that

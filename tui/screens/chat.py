@@ -222,12 +222,11 @@ class ChatScreen(Screen):
             self.notify("a reply is being written; esc cancels it", severity="warning")
             return
         assert self.session is not None
-        restore = self.session.transcript.active
         event.input.value = ""
         user = self.session.add_user(text)
         self.save()
         await self.view.add(self.bubble_for_turn(user))
-        self.start_reply(user.id, restore)
+        self.start_reply(user.id, user.id)  # no reply (error, early cancel): the message stays
 
     @on(Input.Submitted, "#model")
     def model_changed(self, event: Input.Submitted) -> None:

@@ -14,7 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.registry import SCREENS, ScreenEntry
+from tui import registry
+from tui.registry import ScreenEntry
 
 
 def available(entry: ScreenEntry) -> bool:
@@ -52,7 +53,7 @@ class HomeScreen(Screen):
             id="intro",
         )
         yield OptionList(
-            *(Option(entry_text(e, available(e)), id=e.key) for e in SCREENS),
+            *(Option(entry_text(e, available(e)), id=e.key) for e in registry.SCREENS),
             id="screens",
         )
         yield Static("", id="options", markup=False)
@@ -70,7 +71,7 @@ class HomeScreen(Screen):
             self.app.open_screen(event.option.id)  # type: ignore[attr-defined]
 
     def on_key(self, event: events.Key) -> None:
-        for entry in SCREENS:
+        for entry in registry.SCREENS:
             if event.key == entry.key or event.character == entry.key:
                 event.stop()
                 self.app.open_screen(entry.key)  # type: ignore[attr-defined]
