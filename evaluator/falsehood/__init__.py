@@ -1,0 +1,24 @@
+"""The falsehood classifier: confabulation, good-faith falsehood, or deception in role.
+
+Steps (one module each): `proposition` (A vs B and the questions), `belief` (neutral belief
+under the ``honest`` persona, with semantic entropy), `in_context` (K resamples of the turn),
+`persona_reading` (evidence only), `verdict` (the decision table), `probe` (optional white-box
+truth probe), `matching` (deterministic short-answer matching), `classify` (orchestration,
+batches). Entry points: `classify`, `aclassify`, `classify_batch`, `aclassify_batch`,
+`load_cases`.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "classify": "classify", "aclassify": "classify", "classify_batch": "classify", "aclassify_batch": "classify",
+    "load_cases": "classify", "Case": "classify", "Verdict": "classify", "BatchResult": "classify",
+    "Proposition": "proposition", "TABLE": "verdict", "decide": "verdict", "DecisionInput": "verdict",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
