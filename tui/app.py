@@ -38,7 +38,7 @@ class ImprovApp(App):
     TITLE = "improv"
     SUB_TITLE = "role-play workbench"
     CSS_PATH = "styles.tcss"
-    BINDINGS = [Binding("ctrl+c", "quit", "Quit", priority=True)]
+    BINDINGS = [Binding("ctrl+c", "quit", "Quit", priority=True, show=False)]
 
     def __init__(
         self,
