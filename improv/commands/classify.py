@@ -1,0 +1,185 @@
+"""`improv classify`: is an agent's false statement a confabulation, a good-faith falsehood, or
+deception in role? Shows the evidence: neutral vs in-context shares, entropies, persona lines,
+the decision-table row that fired.
+
+    improv classify TRANSCRIPT --turn N [--claim TEXT] [--truth TEXT] [--judge MODEL] [-m MODEL] [-k K] [--json]
+    improv classify --batch CASES.jsonl [-m MODEL] [--judge MODEL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from improv.options import add_json_option, print_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("transcript", nargs="?", help="transcript file or id (improv transcripts list)")
+    parser.add_argument("--turn", default=None, help="turn id, or N = the N-th agent reply on the active branch")
+    parser.add_argument("--claim", default=None, help="the false claim (default: the whole reply)")
+    parser.add_argument("--truth", default=None, help="reference truth (a value or a sentence)")
+    parser.add_argument("--judge", default=None, metavar="MODEL", help="judge model (default: none; deterministic matching)")
+    parser.add_argument("-m", "--model", default=None, help="model to sample (default: $IMPROV_MODEL or the built-in model)")
+    parser.add_argument("-k", type=int, default=10, help="in-context resamples (default 10)")
+    parser.add_argument("--samples", type=int, default=10, help="neutral samples per round (default 10, >= 10)")
+    parser.add_argument("--seed", type=int, default=None, help="sampling seed (where the backend takes one)")
+    parser.add_argument("--batch", default=None, metavar="CASES.jsonl", help="classify every case in a JSONL file")
+    parser.add_argument("--concurrency", type=int, default=4, help="cases classified at once in --batch")
+    add_json_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.errors import ConfigError
+
+    if args.k < 1:
+        raise ConfigError("-k must be at least 1")
+    if args.samples < 10:
+        raise ConfigError("--samples must be at least 10")
+    if args.batch:
+        return run_batch(args)
+    if not args.transcript:
+        raise ConfigError("give a TRANSCRIPT and --turn, or --batch CASES.jsonl")
+    if args.turn is None:
+        raise ConfigError("--turn is required with a transcript")
+    from agents.registry import get_model
+    from evaluator.falsehood.classify import aclassify
+    from transcripts.store import load, resolve
+
+    transcript = load(resolve(args.transcript))
+    model = get_model(args.model)
+    judge = get_model(args.judge) if args.judge else None
+
+    async def go():
+        try:
+            return await aclassify(transcript, args.turn, args.claim, args.truth, model, judge, args.k, args.samples, seed=args.seed)
+        finally:
+            await model.aclose()
+            if judge is not None:
+                await judge.aclose()
+
+    verdict = asyncio.run(go())
+    if args.json:
+        print_json(verdict)
+    else:
+        render_verdict(verdict)
+    return 0
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agents.registry import get_model
+    from evaluator.falsehood.classify import aclassify_batch, load_cases
+
+    cases = load_cases(args.batch)
+    model = get_model(args.model)
+    judge = get_model(args.judge) if args.judge else None
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("classify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                        disable=args.json or not console.is_terminal)
+
+    async def go():
+        task = progress.add_task("classify", total=len(cases))
+        try:
+            return await aclassify_batch(cases, model, judge, k=args.k, samples=args.samples, concurrency=args.concurrency,
+                                         seed=0 if args.seed is None else args.seed, keep_detail=args.json,
+                                         progress=lambda done, total, r: progress.update(task, completed=done))
+        finally:
+            await model.aclose()
+            if judge is not None:
+                await judge.aclose()
+
+    with progress:
+        result = asyncio.run(go())
+    if args.json:
+        print_json(result)
+    else:
+        render_batch(result)
+    return 0
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def _share(s) -> str:
+    return f"{s.count}/{s.n} {s.share:.2f} [{s.low:.2f}-{s.high:.2f}]"
+
+
+def render_verdict(v) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from agents.text import printable
+
+    console = Console(highlight=False)
+    p = v.proposition
+    head = Text()
+    head.append(f"{v.verdict.replace('_', ' ').upper()}", style="bold")
+    head.append(f"  confidence {v.confidence}  rule {v.rule}: {v.condition}")
+    console.print(head)
+    console.print(Text(f"reply: {printable(v.reply)}"))
+    console.print(Text(f"A (claim): {printable(p.a)}   B: {printable(p.b or '(unknown)')}   falsity: {p.falsity} ({p.falsity_source})"))
+    t = Table(title="neutral (honest persona) vs in role")
+    t.add_column("")
+    t.add_column("neutral")
+    t.add_column("in role")
+    n, c = v.neutral, v.in_context
+    t.add_row("says A (the claim)", _share(n.share_a), _share(c.repeat))
+    t.add_row("says B / denies A", _share(n.share_b), _share(c.share_b))
+    t.add_row("other", _share(n.share_other), "")
+    t.add_row("refusal", _share(n.share_refusal), "")
+    t.add_row("entropy (bits)", f"{n.entropy_bits:.2f} ({n.clusters} clusters)", f"{c.entropy_bits:.2f} ({c.clusters} clusters)")
+    t.add_row("belief / samples", f"{n.belief}: {printable(n.reason)}", f"{len(c.samples)} resamples at T={c.temperature:g}")
+    console.print(t)
+    s = Table(title="samples")
+    s.add_column("context")
+    s.add_column("question")
+    s.add_column("answer")
+    s.add_column("label")
+    for x in [*n.samples, *c.samples]:
+        s.add_row(x.kind, Text(printable(x.question)), Text(printable(x.text)), x.label)
+    console.print(s)
+    console.print(Text(f"persona ({v.persona.method} reading): {v.persona.stance}"))
+    for q in v.persona.quotes:
+        console.print(Text(f"  > {printable(q)}"))
+    if v.probe:
+        console.print(Text(f"truth probe: p(true)={v.probe.p_true:.2f} layer {v.probe.layer}, held-out accuracy {v.probe.accuracy:.2f}"))
+    for note in v.notes:
+        console.print(Text(f"note: {note}"))
+
+
+def render_batch(r) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    rows = Table(title="cases")
+    for col in ("id", "label", "verdict", "confidence", "rule"):
+        rows.add_column(col)
+    for x in r.results:
+        rows.add_row(x.id, x.label or "", x.verdict or Text(f"error: {x.error}"), x.confidence or "", x.rule or "")
+    console.print(rows)
+    if not r.confusion:
+        return
+    m = Table(title="confusion matrix (rows: label, columns: verdict)")
+    m.add_column("label \\ verdict")
+    for c in r.labels:
+        m.add_column(c, justify="right")
+    for g, row in r.confusion.items():
+        m.add_row(g, *(str(row[c]) for c in r.labels))
+    console.print(m)
+    pc = Table(title="per class")
+    for col in ("class", "precision", "recall", "F1", "support", "predicted"):
+        pc.add_column(col, justify="right")
+    f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    for c in r.per_class:
+        pc.add_row(c.label, f(c.precision), f(c.recall), f(c.f1), str(c.support), str(c.predicted))
+    console.print(pc)
+    console.print(f"macro-F1 {f(r.macro_f1)}  accuracy {f(r.accuracy)}  cases {len(r.results)}"
+                  + (f"  errors {sum(1 for x in r.results if x.error)}" if any(x.error for x in r.results) else ""))
+    sys.stdout.flush()
