@@ -63,11 +63,26 @@ class Model:
         return endpoint_limit(self.backend.connection_key(), self.max_connections)
 
     async def _call(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
-        async def attempt() -> Completion:
+        async def attempt(cfg: GenerateConfig) -> Completion:
             async with self._limit():
-                return await self.backend.generate(messages, config)
+                return await self.backend.generate(messages, cfg)
 
-        return await with_retries(attempt, self.retry, self.on_retry)
+        if config.n == 1 or self.capabilities.native_n:
+            return await with_retries(lambda: attempt(config), self.retry, self.on_retry)
+        # No native n: one request per sample, each under the endpoint's limit and retried on
+        # its own (sample i gets seed + i, so seeded samples still differ).
+        parts = await asyncio.gather(*(
+            with_retries(
+                lambda i=i: attempt(config.model_copy(update={
+                    "n": 1, "seed": None if config.seed is None else config.seed + i})),
+                self.retry, self.on_retry)
+            for i in range(config.n)
+        ))
+        usage = Usage()
+        for part in parts:
+            usage = usage + part.usage
+        return Completion(model=parts[0].model, choices=[c for p in parts for c in p.choices], usage=usage,
+                          scripted=any(p.scripted for p in parts))
 
     async def generate(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> Completion:
         config = self.config.merged(config)

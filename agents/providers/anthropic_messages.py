@@ -7,6 +7,9 @@
 - ``n`` samples are ``n`` concurrent requests (the API has no ``n``); `Model` fans them out
   under the endpoint's concurrency limit, and this backend does the same when called directly.
 - No logprobs and no seed: declared in `capabilities`, so `Backend.check` refuses them.
+- No sampling parameters: the API version the installed SDK (2.x) speaks has no
+  ``temperature`` or ``top_p``. The API's fixed sampling is temperature 1, top_p 1, so those
+  values are accepted (and not sent); any other value is refused, never silently dropped.
 - ``ANTHROPIC_API_KEY`` (required), ``ANTHROPIC_BASE_URL`` (optional). SDK retries are off;
   `agents.retry` governs.
 """
@@ -61,8 +64,12 @@ class AnthropicBackend(Backend):
 
     def check(self, config: GenerateConfig) -> None:
         super().check(config)
-        if config.temperature is not None and config.temperature > 1:
-            raise CapabilityError(f"{self.name}: Anthropic accepts temperature 0..1, not {config.temperature:g} (setting: temperature)")
+        for field in ("temperature", "top_p"):
+            value = getattr(config, field)
+            if value is not None and value != 1.0:
+                raise CapabilityError(
+                    f"{self.name}: the Messages API has no {field} parameter; it samples at 1.0,"
+                    f" not {value:g} (setting: {field})")
 
     def _make_client(self):
         import anthropic
@@ -87,10 +94,6 @@ class AnthropicBackend(Backend):
         }
         if system is not None:
             params["system"] = system
-        if config.temperature is not None:
-            params["temperature"] = config.temperature
-        if config.top_p is not None:
-            params["top_p"] = config.top_p
         if config.stop:
             params["stop_sequences"] = list(config.stop)
         return params

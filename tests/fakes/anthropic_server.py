@@ -2,8 +2,8 @@
 Anthropic's error JSON shape.
 
 Like the real Messages API it requires ``max_tokens`` and the ``anthropic-version`` header,
-refuses a ``system`` role inside ``messages`` (the system prompt is a top-level parameter) and
-temperatures above 1, and applies ``stop_sequences`` (``stop_reason`` ``stop_sequence``) and
+refuses a ``system`` role inside ``messages`` (the system prompt is a top-level parameter) and,
+like the API version that SDK 2.x speaks, sampling parameters (``temperature``, ``top_p``); it applies ``stop_sequences`` (``stop_reason`` ``stop_sequence``) and
 ``max_tokens`` (``max_tokens``). `message(body)` builds a full response body and is what any
 other route (e.g. Message Batches) should reuse.
 
@@ -35,6 +35,11 @@ _ERROR_TYPES = {
 }
 
 
+def _bearer(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    return value[7:] if value.startswith("Bearer ") else None
+
+
 def system_text(system: Any) -> str:
     return content_text(system) if system is not None else ""
 
@@ -58,7 +63,8 @@ class FakeAnthropic(FakeServer):
                 "request_id": f"req_{uuid.uuid4().hex[:20]}"}
 
     def check_auth(self, headers: dict[str, str]) -> bool:
-        return self.api_key is None or headers.get("x-api-key") == self.api_key
+        # SDK 2.x sends the key as a bearer token; older clients send x-api-key.
+        return self.api_key is None or self.api_key in (headers.get("x-api-key"), _bearer(headers))
 
     # -- request checks and reply building (reusable) -------------------------------------
 
@@ -85,11 +91,10 @@ class FakeAnthropic(FakeServer):
         system = body.get("system")
         if system is not None and not isinstance(system, (str, list)):
             return 400, "system: Input should be a valid string"
-        t = body.get("temperature")
-        if t is not None and not (0 <= t <= 1):
-            return 400, "temperature: range: 0..1"
-        if "n" in body or "logprobs" in body or "seed" in body:
-            return 400, "Extra inputs are not permitted"
+        # The API version SDK 2.x speaks has no sampling parameters (nor n, logprobs, seed).
+        for extra in ("temperature", "top_p", "top_k", "n", "logprobs", "seed"):
+            if extra in body:
+                return 400, f"{extra}: Extra inputs are not permitted"
         return None
 
     def sample(self, body: dict) -> dict:

@@ -153,6 +153,7 @@ class FakeServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.served = 0
+        self._epoch = 0
         self.injected: list[Failure] = []
         self._failures: collections.deque[Failure] = collections.deque()
         self._reply_counter = itertools.count(1)
@@ -199,7 +200,10 @@ class FakeServer:
         self.requests.clear()
         self.injected.clear()
         self._failures.clear()
-        self.max_in_flight = self.in_flight
+        # Requests still running from before the reset no longer count.
+        self._epoch += 1
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.served = 0
 
     @property
@@ -302,6 +306,7 @@ class FakeServer:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
+        epoch = self._epoch
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -327,7 +332,8 @@ class FakeServer:
             await self.app(scope, replay, send)
             self.served += 1
         finally:
-            self.in_flight -= 1
+            if epoch == self._epoch:
+                self.in_flight -= 1
         return None
 
     # -- running ----------------------------------------------------------------------------

@@ -40,6 +40,8 @@ class FakeOpenAI(FakeServer):
     def __init__(self, *, models: list[str] | None = None, **kwargs: Any) -> None:
         #: when set, other model names get a 404 ``model_not_found``
         self.models = models
+        #: behave like servers that ignore ``n`` and always return one choice
+        self.ignore_n = False
         super().__init__(**kwargs)
 
     def default_routes(self):
@@ -99,6 +101,9 @@ class FakeOpenAI(FakeServer):
         return {"text": text, "finish_reason": "length" if reason == "length" else "stop",
                 "tokens": tokens, "logprobs": logprobs}
 
+    def choice_count(self, body: dict) -> int:
+        return 1 if self.ignore_n else (body.get("n") or 1)
+
     @staticmethod
     def logprob_entry(token: str, top: int) -> dict:
         alternatives = [token] + [f" alt{r}" for r in range(1, top)]
@@ -118,7 +123,7 @@ class FakeOpenAI(FakeServer):
 
     def chat_completion(self, body: dict) -> dict:
         """A full ``chat.completion`` body for a valid request."""
-        samples = [self.sample(body) for _ in range(body.get("n") or 1)]
+        samples = [self.sample(body) for _ in range(self.choice_count(body))]
         prompt = self.prompt_tokens(body)
         completion = sum(len(s["tokens"]) for s in samples)
         return {
@@ -141,7 +146,7 @@ class FakeOpenAI(FakeServer):
 
     def chat_chunks(self, body: dict):
         """The ``chat.completion.chunk`` events of a streamed reply, then ``[DONE]``."""
-        samples = [self.sample(body) for _ in range(body.get("n") or 1)]
+        samples = [self.sample(body) for _ in range(self.choice_count(body))]
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": body["model"], "system_fingerprint": "fp_fake"}
