@@ -30,4 +30,5 @@ class ScreenEntry:
 
 SCREENS: list[ScreenEntry] = [
     ScreenEntry("c", "Chat", "tui.screens.chat:ChatScreen", "chat with an agent; regenerate and browse branches"),
+    ScreenEntry("q", "20 Questions", "tui.screens.twentyq:TwentyQScreen", "committed vs uncommitted answerer; resample the reveal, commitment curve"),
 ]
