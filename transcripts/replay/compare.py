@@ -87,7 +87,6 @@ class ConversationSummary(BaseModel):
     score: float | None = None
     usage: dict[str, int] = Field(default_factory=dict)
     cost: float | None = None
-    transcript: str | None = None
 
 
 class Overall(BaseModel):
@@ -128,7 +127,6 @@ def summarize(records: Iterable[dict[str, Any]], prices: Prices | None = None) -
             id=r["id"], origin=r.get("origin"), status=r["status"], error=r.get("error"),
             exact_match=r.get("exact_match"), compared=r.get("compared", 0), judge=r.get("judge"),
             score=r.get("score"), usage=usage, cost=prices.cost(usage) if prices and usage else None,
-            transcript=r.get("transcript"),
         )
         rows.append(row)
         overall.conversations += 1

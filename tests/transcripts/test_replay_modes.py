@@ -1,0 +1,168 @@
+import json
+
+import pytest
+
+from agents.agent import Agent
+from agents.registry import get_model
+from improv.cli import main
+from personas import get_persona
+from transcripts import Transcript, TranscriptError, Turn, save
+from transcripts.replay.compare import exact_scorer, parse_verdict, summarize
+from transcripts.replay.inputs import ReplayItem, load_inputs
+from transcripts.replay.modes import Regenerate, Rerun
+
+from .replay_helpers import SlowBackend, agent_for, chat_item
+
+
+def recorded_chat() -> Transcript:
+    t = Transcript(title="t")
+    u = t.add(Turn(role="user", content="one"))
+    a = t.add(Turn(parent=u.id, role="assistant", content="A1", system_prompt="Be terse."))
+    u2 = t.add(Turn(parent=a.id, role="user", content="two"))
+    t.add(Turn(parent=u2.id, role="assistant", content="A2", system_prompt="Be terse."))
+    return t
+
+
+def test_inputs_files_folders_globs_and_jsonl(tmp_path):
+    t = recorded_chat()
+    save(t, tmp_path / "store")
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n\n"
+        + json.dumps([{"role": "developer", "content": "sys"}, {"role": "user", "content": [{"type": "text", "text": "yo"}]}]) + "\n"
+        + json.dumps({"custom_id": "req-7", "body": {"messages": [{"role": "user", "content": "batch"}]}}) + "\n"
+    )
+    items = load_inputs([str(tmp_path / "store"), str(tmp_path / "*.jsonl"), str(tmp_path / "d.jsonl")])
+    assert [i.id for i in items] == [t.id, "d-1", "d-3", "req-7", "d-1~2", "d-3~2", "req-7~2"]
+    assert items[2].transcript.messages()[0].content == "sys"  # developer -> system
+    assert items[2].origin.endswith("d.jsonl:3")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{bad", "line 1: not valid JSON"),
+    ('{"messages": []}', "line 1: expected a non-empty list"),
+    ('{"messages": [{"role": "tool", "content": "x"}]}', "unsupported role 'tool'"),
+    ('{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}', "'image_url' is not supported"),
+    ('{"prompt": "x"}', "no 'messages' field"),
+])
+def test_bad_jsonl_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(TranscriptError, match=message):
+        load_inputs([str(path)])
+
+
+def test_missing_input_is_one_clear_error(tmp_path):
+    with pytest.raises(TranscriptError, match="no such file"):
+        load_inputs([str(tmp_path / "nope.json")])
+    with pytest.raises(TranscriptError, match="matches no file"):
+        load_inputs([str(tmp_path / "*.json")])
+
+
+async def test_regenerate_keeps_recorded_history_and_system_prompt():
+    backend = SlowBackend()
+    mode = Regenerate(agent_for(backend), k=3)
+    item = ReplayItem(id="x", transcript=recorded_chat(), origin="x.json")
+    result = await mode(item)
+    # two assistant turns regenerated, each on the recorded history with the recorded prompt
+    sent = sorted({tuple(m.content for m in c) for c in backend.calls}, key=len)
+    assert sent == [("Be terse.", "one"), ("Be terse.", "one", "A1", "two")]
+    assert [len(t["replies"]) for t in result.record["turns"]] == [3, 3]
+    assert result.record["compared"] == 6 and result.record["matches"] == 0
+    new = result.transcript
+    assert len([t for t in new.turns if t.role == "assistant"]) == 6
+    assert new.meta["history"] == "recorded"
+
+
+async def test_regenerate_last_only_and_prompt_datasets():
+    backend = SlowBackend()
+    item = ReplayItem(id="x", transcript=recorded_chat(), origin="x.json")
+    result = await Regenerate(agent_for(backend), last_only=True)(item)
+    assert len(backend.calls) == 1 and result.record["turns"][0]["index"] == 3
+    # a conversation ending with a user turn gets a reply, with nothing to compare
+    prompt = ReplayItem(id="p", transcript=chat_item(0).transcript, origin="p")
+    prompt.transcript.turns.pop()
+    prompt.transcript.active = prompt.transcript.turns[-1].id
+    result = await Regenerate(agent_for(backend))(prompt)
+    assert result.record["turns"][0]["recorded"] is None and result.record["exact_match"] is None
+
+
+async def test_persona_replaces_recorded_system_prompt():
+    backend = SlowBackend()
+    persona = get_persona("assistant")
+    agent = agent_for(backend, persona=persona)
+    item = ReplayItem(id="x", transcript=recorded_chat(), origin="x.json")
+    result = await Regenerate(agent, last_only=True)(item)
+    sent = backend.calls[0]
+    assert sent[0].role == "system" and sent[0].content == agent.system_prompt != "Be terse."
+    assert result.transcript.personas == {persona.name: persona}
+
+
+async def test_rerun_feeds_its_own_replies():
+    model = get_model("mock/cycle:X|Y")
+    item = ReplayItem(id="x", transcript=recorded_chat(), origin="x.json")
+    backend = model.backend
+    calls = []
+    original = backend.generate
+
+    async def spy(messages, config):
+        calls.append([m.content for m in messages])
+        return await original(messages, config)
+
+    backend.generate = spy
+    result = await Rerun(Agent(model))(item)
+    assert calls == [["Be terse.", "one"], ["Be terse.", "one", "X", "two"]]
+    assert [m.content for m in result.transcript.messages()] == ["one", "X", "two", "Y"]
+    assert result.transcript.meta["history"] == "replayed"
+
+
+async def test_judge_agreement_is_recorded():
+    agent = agent_for(SlowBackend())
+    judge = get_model("mock/cycle:Yes.|no|maybe")
+    item = chat_item(0, recorded="different")
+    result = await Regenerate(agent, k=3, judge=judge)(item)
+    assert result.record["turns"][0]["judge"] == [1.0, 0.0, None]
+    assert result.record["judge"] == 0.5
+
+
+def test_verdicts_and_summary_dedupe():
+    assert parse_verdict("**Yes**, they agree") == 1.0 and parse_verdict("No.") == 0.0
+    assert parse_verdict("") is None
+    recs = [
+        {"id": "a", "status": "failed", "error": "status 500: x"},
+        {"id": "a", "status": "ok", "compared": 2, "matches": 1, "usage": {"input_tokens": 10, "output_tokens": 4}},
+        {"id": "b", "status": "ok", "compared": 2, "matches": 2, "usage": {"input_tokens": 10, "output_tokens": 4}},
+    ]
+    from transcripts.replay.compare import Prices
+
+    s = summarize(recs, Prices(input=1.0, output=2.0))
+    assert s.overall.failed == 0 and s.overall.done == 2
+    assert s.overall.exact_match == 0.75
+    assert s.overall.cost == pytest.approx((20 * 1 + 8 * 2) / 1e6)
+
+
+def test_exact_scorer_on_siblings():
+    t = recorded_chat()
+    first = t.turns[0]
+    t.add(Turn(parent=first.id, role="assistant", content="A1"), activate=False)
+    assert exact_scorer(t)["score"] == 1.0
+    t.add(Turn(parent=first.id, role="assistant", content="other"), activate=False)
+    assert exact_scorer(t)["score"] == 0.5
+
+
+def test_cli_replay_json_and_errors(tmp_path, capsys):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
+                                                     {"role": "assistant", "content": f"q{i}"}]}) + "\n" for i in range(4)))
+    out = tmp_path / "out"
+    assert main(["replay", str(data), "-m", "mock/echo", "--out", str(out), "--json", "--export", str(tmp_path / "t")]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["overall"]["exact_match"] == 1.0 and shown["overall"]["done"] == 4
+    assert len(shown["exported"]) == 4
+    assert main(["replay", str(data), "-m", "mock/echo", "--out", str(out)]) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert main(["replay", str(data), "--mode", "rescore", "--scorer", "nope", "--out", str(tmp_path / "r")]) == 2
+    assert "unknown scorer" in capsys.readouterr().err
+    assert main(["replay", str(data), "--mode", "rescore", "--out", str(tmp_path / "r2"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["score"] == 1.0
+    assert main(["replay", str(data), "-m", "mock/echo", "--mode", "rerun", "--provider-batch", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()  # nothing half-written
