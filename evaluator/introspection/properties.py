@@ -100,12 +100,13 @@ def among_options(text: str, options: list[str]) -> str | None:
     if c is None:
         return None
     words = c.split()
-    if words[0] == "option" and len(words) > 1:
-        words = words[1:]
-    # a single letter, optionally followed by the option's text ("b mars" from "B) Mars")
-    if len(words[0]) != 1 or not words[0].isalpha():
+    if len(words) == 1 and len(c) == 1 and c.isalpha():
+        return "true" if c in {o.lower() for o in options} else "false"
+    # a letter with its option marker and text: "B) Mars", "(c) Paris", "Option D: ..."
+    m = re.match(r"^\s*(?:option\s+)?\(?([a-z])\s*[).:]", text.strip(), re.I)
+    if m is None:
         return None
-    return "true" if words[0] in {o.lower() for o in options} else "false"
+    return "true" if m.group(1).lower() in {o.lower() for o in options} else "false"
 
 
 def word_count(text: str) -> int:
