@@ -218,14 +218,22 @@ class OpenAIChatBackend(Backend):
     def _make_client(self):
         import openai
 
-        extra: dict[str, Any] = {}
-        if not self._official:
-            # Explicit values so nothing is taken from OPENAI_* variables for a foreign server,
-            # and an explicit Authorization header so OPENAI_CUSTOM_HEADERS cannot add one.
-            extra = {"organization": "", "project": "", "admin_api_key": "",
-                     "webhook_secret": "", "default_headers": {"Authorization": f"Bearer {self._api_key}"}}
-        return openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0,
-                                  timeout=self.timeout, **extra)
+        if self._official:
+            return openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0,
+                                      timeout=self.timeout)
+        # A foreign server: explicit values so the SDK takes nothing from OPENAI_* variables
+        # (key, organization, project, admin key) ...
+        client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0,
+                                    timeout=self.timeout, organization="", project="", admin_api_key="",
+                                    webhook_secret="")
+        # ... and none of OpenAI's own headers: no empty OpenAI-Organization/-Project, and
+        # nothing from OPENAI_CUSTOM_HEADERS, which the SDK reads unconditionally.
+        client.organization = None
+        client.project = None
+        client.admin_api_key = None
+        client._custom_headers = {}
+        client._ambient_authorizations = frozenset()
+        return client
 
     def _error(self, err: BaseException) -> BaseException:
         import openai
