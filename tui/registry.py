@@ -29,6 +29,7 @@ class ScreenEntry:
 
 
 SCREENS: list[ScreenEntry] = [
+    ScreenEntry("i", "Introspection", "tui.screens.introspect:IntrospectScreen", "hypothetical self-prediction quiz, scored live"),
     ScreenEntry("c", "Chat", "tui.screens.chat:ChatScreen", "chat with an agent; regenerate and browse branches"),
-    ScreenEntry("q", "20 Questions", "tui.screens.twentyq:TwentyQScreen", "committed vs uncommitted answerer; resample the reveal, commitment curve"),
+    ScreenEntry("2", "20 Questions", "tui.screens.twentyq:TwentyQScreen", "committed vs uncommitted answerer; resample the reveal, commitment curve"),
 ]
