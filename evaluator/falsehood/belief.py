@@ -86,7 +86,7 @@ def decide_belief(samples: list[Sample]) -> tuple[Belief, str, dict[str, Share],
     if b >= BELIEF_SHARE and a <= BELIEF_OTHER_MAX:
         return "B", f"says the truth or denies the claim in {shares['B'].count}/{n}", shares, bits, len(open_clusters)
     top = max(open_clusters.values(), default=0) / max(1, sum(open_clusters.values()))
-    why = "scattered" if bits >= SCATTER_BITS or top < 0.6 else "split"
+    why = "scattered" if bits > SCATTER_BITS or top < 0.5 else "split"
     return "none", f"{why}: {len(open_clusters)} distinct answers, {bits:.2f} bits; A {a:.2f}, B {b:.2f}", shares, bits, len(open_clusters)
 
 
