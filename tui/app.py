@@ -37,7 +37,7 @@ class AppOptions:
 class ImprovApp(App):
     TITLE = "improv"
     SUB_TITLE = "role-play workbench"
-    CSS_PATH = "styles.tcss"
+    CSS_PATH = str(Path(__file__).with_name("styles.tcss"))  # absolute: subclasses elsewhere find it too
     BINDINGS = [Binding("ctrl+c", "quit", "Quit", priority=True, show=False)]
 
     def __init__(

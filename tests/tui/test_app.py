@@ -300,6 +300,7 @@ async def test_home_screen_opens_chat_and_comes_back(data_dir):
         assert isinstance(chat, ChatScreen)
         await send(pilot, "q is a letter, not quit")
         await settle(app, pilot)
+        assert not app._exit
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
@@ -308,8 +309,10 @@ async def test_home_screen_opens_chat_and_comes_back(data_dir):
         assert app.screen is chat and chat.view.texts()[-1].endswith("q is a letter, not quit")
         await pilot.press("ctrl+o")
         await pilot.pause()
+        assert not app._exit
         await pilot.press("q")
         await pilot.pause()
+        assert app._exit  # q on the home screen quits
     assert app.return_code == 0
 
 
@@ -349,3 +352,27 @@ async def test_persona_change_starts_a_new_conversation(data_dir):
         await settle(app, pilot)
         assert screen.session.saved != first
     assert len(list((data_dir / "transcripts").glob("*.json"))) == 2
+
+
+async def test_ctrl_c_quits_even_from_the_message_line(data_dir):
+    app = ImprovApp("mock/echo", start="c")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.focused, Input)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app._exit
+
+
+def test_improv_tui_command_checks_options_then_runs_the_app(monkeypatch, capsys, tmp_path):
+    from improv.cli import main
+
+    launched = []
+    monkeypatch.setattr(ImprovApp, "run", lambda self: launched.append(self.options))
+    assert main(["tui", "-m", "nope/x"]) == 2
+    assert "unknown provider 'nope'" in capsys.readouterr().err and not launched
+    assert main(["tui", "-p", "no-such-persona"]) == 2 and not launched
+    assert main(["tui", "-m", "mock/echo", "-p", "trickster", "--var", "a=b", "--out", str(tmp_path)]) == 0
+    (options,) = launched
+    assert (options.model, options.persona, options.variables, options.out) == ("mock/echo", "trickster", {"a": "b"}, tmp_path)
+    assert main([]) == 0 and len(launched) == 2  # `improv` alone opens the app
