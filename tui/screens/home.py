@@ -29,10 +29,10 @@ def available(entry: ScreenEntry) -> bool:
         return False
 
 
-def entry_text(entry: ScreenEntry, ok: bool) -> Text:
+def entry_text(entry: ScreenEntry, ok: bool, width: int = 0) -> Text:
     text = Text()
     text.append(f" {entry.key} ", style="bold reverse")
-    text.append(f"  {entry.title}", style="bold" if ok else "dim")
+    text.append(f"  {entry.title.ljust(width)}", style="bold" if ok else "dim")
     text.append(f"  {entry.description}", style="" if ok else "dim")
     if not ok:
         text.append("  (not available)", style="italic dim")
@@ -43,6 +43,7 @@ class HomeScreen(Screen):
     BINDINGS = [Binding("q", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:
+        width = max((len(e.title) for e in registry.SCREENS), default=0)
         yield Header()
         yield Static(
             Text.assemble(
@@ -53,7 +54,7 @@ class HomeScreen(Screen):
             id="intro",
         )
         yield OptionList(
-            *(Option(entry_text(e, available(e)), id=e.key) for e in registry.SCREENS),
+            *(Option(entry_text(e, available(e), width), id=e.key) for e in registry.SCREENS),
             id="screens",
         )
         yield Static("", id="options", markup=False)
