@@ -100,3 +100,19 @@ def test_guess_and_article():
     assert guessed_object("Are you thinking of an apple?") == "apple"
     assert guessed_object("Does it have fur?") is None
     assert article("apple") == "an apple" and article("cat") == "a cat"
+
+
+from hypothesis import given, strategies as st
+
+
+@given(st.text(max_size=60))
+def test_parser_never_guesses_outside_the_label_set(text):
+    label = parse_answer(text)
+    assert label in LabelSet().names()
+    if label != INVALID:
+        # a label is only given when the answer's first word is the first word of one of its phrases
+        import re
+
+        first_word = re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))[0]
+        assert first_word in {p.split()[0] for p in LabelSet().labels[label]}
+    assert isinstance(reveal_phrase(text), str)

@@ -46,3 +46,18 @@ async def test_exact_posterior_matches_scores_and_information_gain(tiny_dir):
         assert mt.source == "logprobs" and 0.0 <= mt.total <= 2.0
     finally:
         await model.aclose()
+
+
+async def test_batch_records_exact_posterior_entropy(tiny_dir):
+    from games.batch import run_batch
+
+    model = get_model(f"hf/{tiny_dir}")
+    try:
+        result = await run_batch(model, games=1, turns=1, k=2, exact=True, conditions=("committed",),
+                                 config=GenerateConfig(max_tokens=4))
+    finally:
+        await model.aclose()
+    turns = result.summary.conditions["committed"].turns
+    assert [t.at for t in turns] == [0, 1]
+    assert all(t.posterior_entropy_mean is not None and 0 < t.posterior_entropy_mean <= math.log2(54) + 1e-9
+               for t in turns)
