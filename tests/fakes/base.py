@@ -104,6 +104,28 @@ class _Quiet(logging.Filter):
         return "should return None" not in record.getMessage()
 
 
+def _no_delay_h11():
+    """uvicorn's h11 protocol with TCP_NODELAY on each connection.
+
+    uvicorn leaves Nagle's algorithm on for sockets it is handed, and h11 writes a response's
+    head and body separately: on a kept-alive connection the body then waits for the client's
+    delayed ACK, about 40 ms per request. Measured: 45 ms -> under 1 ms per request.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class NoDelayH11Protocol(H11Protocol):
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+            super().connection_made(transport)
+
+    return NoDelayH11Protocol
+
+
 def free_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -347,7 +369,7 @@ class FakeServer:
             port=self.port,
             backlog=self.backlog,
             loop="asyncio",
-            http="h11",
+            http=_no_delay_h11(),
             lifespan="off",
             proxy_headers=False,
             server_header=False,
