@@ -103,6 +103,15 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+def _causes(err: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cause = err.__cause__ or err.__context__
+    while cause is not None and cause not in out and len(out) < 10:
+        out.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return out
+
+
 def _transport_errors() -> tuple[type[BaseException], ...]:
     """HTTP-library errors the SDKs may let escape while a stream is read."""
     errors: list[type[BaseException]] = []
@@ -121,9 +130,15 @@ def map_sdk_error(err: BaseException, sdk: Any, *, name: str, base_url: str, key
     if isinstance(err, sdk.APITimeoutError):
         return ProviderError(f"{name}: request to {where} timed out", retryable=True)
     if isinstance(err, sdk.APIConnectionError):
-        cause = err.__cause__ or err.__context__
-        detail = f" ({type(cause).__name__})" if cause is not None else ""
-        return ProviderError(f"{name}: cannot reach {where}{detail}; check {base_url_var}", retryable=True)
+        causes = _causes(err)
+        if any(type(c).__name__ == "ConnectError" for c in causes):
+            # Nothing listening (or no such host): most often a wrong URL or a server not yet
+            # started. Retried like any connection error; if it persists, the user must fix a
+            # setting, so it ends as a configuration error (exit 2).
+            return ProviderConfigError(f"{name}: cannot connect to {where}: check {base_url_var} and that the server is running",
+                                       retryable=True)
+        detail = f" ({type(causes[0]).__name__})" if causes else ""
+        return ProviderError(f"{name}: connection to {where} failed{detail}", retryable=True)
     if isinstance(err, sdk.APIStatusError):
         status = err.status_code
         detail = _scrub(_server_message(err), secrets)

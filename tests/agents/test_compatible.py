@@ -129,7 +129,9 @@ async def test_unreachable_server_is_retried_then_named(clean_env):
             await m.generate(HI)
         await m.aclose()
     assert info.value.retryable and attempts == [1]
-    assert "cannot reach" in str(info.value) and "VLLM_BASE_URL" in str(info.value)
+    assert isinstance(info.value, ProviderConfigError)  # the CLI ends it with exit code 2
+    assert str(info.value) == (f"vllm/x: cannot connect to http://127.0.0.1:{port}/v1: "
+                               "check VLLM_BASE_URL and that the server is running")
 
 
 async def test_two_fake_servers_do_not_share_a_limit(clean_env, fake_openai):
