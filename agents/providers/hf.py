@@ -1,0 +1,524 @@
+"""``hf/<dir>``: a transformers causal LM loaded in-process from a local directory.
+
+- Local only: ``local_files_only=True``, ``trust_remote_code=False``, safetensors weights,
+  ``HF_HUB_OFFLINE=1`` before transformers is imported. CPU, eval mode, ``torch.inference_mode``.
+- One load per directory per process: every `HFBackend` on the same resolved path shares the
+  model, tokenizer and a lock (`_Loaded`).
+- Prompts are rendered with the tokenizer's chat template (``add_generation_prompt=True``); a
+  tokenizer without one is refused.
+- ``n`` samples come from ONE batched ``model.generate`` call (the prompt repeated ``n`` times);
+  at temperature 0 the greedy answer is computed once and copied ``n`` times.
+- Concurrent ``generate`` calls with compatible settings (same temperature, top_p, max_tokens,
+  stop, logprobs; no seed) are merged into one left-padded batched ``generate`` call: requests
+  queue up while a batch runs, and one drain task per event loop takes them in batches
+  (the design of Inspect AI's hf provider ``batched_generate``).
+- Token logprobs are ``log_softmax`` of the model's RAW logits at each step (before temperature
+  and top_p), i.e. the model's own distribution, not the sampling distribution.
+- Blocking torch work runs in a worker thread (``asyncio.to_thread``) under the per-model lock,
+  so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..backend import Backend
+from ..errors import ConfigError
+from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, TokenLogprob, TopLogprob, Usage
+
+DEFAULT_MAX_TOKENS = 64
+#: most rows (prompts x samples) merged into one generate call across requests
+DEFAULT_MAX_BATCH_ROWS = 64
+
+_cache: dict[Path, "_Loaded"] = {}
+_cache_lock = threading.Lock()
+
+
+def _import_torch_transformers():
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    import torch
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    return torch, transformers
+
+
+def check_model_dir(path: Path, what: str = "hf model") -> Path:
+    """Refuse a directory that is missing, has no config or no safetensors weights."""
+    if not path.exists():
+        raise ConfigError(f"{what} directory not found: {path}")
+    if not path.is_dir():
+        raise ConfigError(f"{what} path is not a directory: {path}")
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"{what} at {path} has no config.json")
+    if not any(path.glob("*.safetensors")):
+        raise ConfigError(f"{what} weights are missing at {path} (no *.safetensors file)")
+    return path
+
+
+@dataclass
+class _Request:
+    prompt_ids: list[int]
+    config: GenerateConfig
+    future: asyncio.Future
+
+
+@dataclass
+class _Batcher:
+    pending: list[_Request] = field(default_factory=list)
+    task: asyncio.Task | None = None
+
+
+class _Loaded:
+    """One loaded (model, tokenizer) pair, shared by every backend on its directory."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        torch, transformers = _import_torch_transformers()
+        self.path = path
+        self.torch = torch
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+                str(path), local_files_only=True, trust_remote_code=False
+            )
+            self.model = transformers.AutoModelForCausalLM.from_pretrained(
+                str(path),
+                local_files_only=True,
+                trust_remote_code=False,
+                use_safetensors=True,
+                dtype=torch.float32,
+            )
+        except (OSError, ValueError, KeyError, RuntimeError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise ConfigError(f"{what} at {path} could not be loaded: {first}") from None
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ConfigError(f"{what} at {path}: the tokenizer has no chat template (tokenizer_config.json / chat_template.jinja)")
+        self.model.to("cpu")
+        self.model.eval()
+        self.lock = threading.Lock()
+        self.batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher]" = weakref.WeakKeyDictionary()
+
+        tok = self.tokenizer
+        eos: list[int] = []
+        gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
+        for value in (gen_eos, tok.eos_token_id):
+            for i in value if isinstance(value, (list, tuple)) else [value]:
+                if i is not None and i not in eos:
+                    eos.append(int(i))
+        if not eos:
+            raise ConfigError(f"{what} at {path}: neither the generation config nor the tokenizer names an end-of-sequence token")
+        self.eos_ids = eos
+        pad = tok.pad_token_id
+        if pad is None:
+            pad = getattr(self.model.generation_config, "pad_token_id", None)
+        self.pad_id = int(pad if pad is not None else eos[0])
+        self.end_of_turn_id = self._find_end_of_turn()
+        self.n_layers = int(getattr(self.model.config, "num_hidden_layers", 0) or 0)
+
+    # -- prompts -------------------------------------------------------------------------
+    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+        try:
+            return self.tokenizer.apply_chat_template(
+                [{"role": m.role, "content": m.content} for m in messages],
+                add_generation_prompt=add_generation_prompt,
+                tokenize=False,
+            )
+        except Exception as err:  # a Jinja template may raise on e.g. role order
+            raise ConfigError(f"chat template of {self.path} refused these messages: {err}") from None
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        return self.encode(self.render(messages))
+
+    def _find_end_of_turn(self) -> int:
+        """The token the chat template puts right after an assistant reply (else the EOS)."""
+        probe = "PROBE"
+        msgs = [Message(role="user", content="hi")]
+        try:
+            prompt = self.render(msgs)
+            full = self.render([*msgs, Message(role="assistant", content=probe)], add_generation_prompt=False)
+        except ConfigError:
+            return self.eos_ids[0]
+        if full.startswith(prompt):
+            rest = full[len(prompt):]
+            at = rest.find(probe)
+            if at >= 0:
+                after = self.encode(rest[at + len(probe):])
+                special = set(self.tokenizer.all_special_ids)
+                if after and (after[0] in self.eos_ids or after[0] in special):
+                    return after[0]
+        return self.eos_ids[0]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+
+def load(path: Path, what: str = "hf model") -> _Loaded:
+    """The process-wide shared load of the model directory at ``path``."""
+    key = path.resolve()
+    with _cache_lock:
+        loaded = _cache.get(key)
+        if loaded is None:
+            check_model_dir(key, what)
+            loaded = _cache[key] = _Loaded(key, what)
+        return loaded
+
+
+def _batch_key(config: GenerateConfig) -> tuple:
+    return (
+        config.temperature,
+        config.top_p,
+        config.max_tokens,
+        tuple(config.stop or ()),
+        config.logprobs,
+        config.top_logprobs,
+    )
+
+
+def _greedy(config: GenerateConfig) -> bool:
+    return config.temperature is not None and config.temperature == 0
+
+
+class HFBackend(Backend):
+    capabilities = Capabilities(
+        logprobs=True, native_n=True, seed=True, score=True, hidden_states=True, streaming=True
+    )
+
+    def __init__(
+        self,
+        path: str | Path,
+        name: str | None = None,
+        *,
+        what: str = "hf model",
+        batching: bool = True,
+        max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self.name = name or f"hf/{path}"
+        self.what = what
+        self.batching = batching
+        self.max_batch_rows = max_batch_rows
+        check_model_dir(self.path, what)
+        self._loaded: _Loaded | None = None
+
+    def connection_key(self) -> str:
+        return self.name
+
+    async def _load(self) -> _Loaded:
+        if self._loaded is None:
+            shared = _cache.get(self.path.resolve())  # already loaded: no thread hop
+            self._loaded = shared or await asyncio.to_thread(load, self.path, self.what)
+        return self._loaded
+
+    # -- generate --------------------------------------------------------------------------
+    async def generate(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
+        lm = await self._load()
+        ids = lm.prompt_ids(messages)
+        if not self.batching or config.seed is not None:
+            (choices, usage), = await asyncio.to_thread(self._run_batch, lm, [(ids, config)])
+            return Completion(model=self.name, choices=choices, usage=usage)
+        loop = asyncio.get_running_loop()
+        request = _Request(ids, config, loop.create_future())
+        batcher = lm.batchers.get(loop)
+        if batcher is None:
+            batcher = lm.batchers[loop] = _Batcher()
+        batcher.pending.append(request)
+        if batcher.task is None or batcher.task.done():
+            batcher.task = loop.create_task(self._drain(lm, batcher))
+        choices, usage = await request.future
+        return Completion(model=self.name, choices=choices, usage=usage)
+
+    async def _drain(self, lm: _Loaded, batcher: _Batcher) -> None:
+        """Take compatible pending requests in batches until none are left."""
+        while batcher.pending:
+            # let coroutines started in the same tick enqueue before the batch is cut
+            seen = -1
+            for _ in range(20):
+                if len(batcher.pending) == seen:
+                    break
+                seen = len(batcher.pending)
+                await asyncio.sleep(0)
+            first = batcher.pending[0]
+            key = _batch_key(first.config)
+            batch: list[_Request] = []
+            rows = 0
+            for req in list(batcher.pending):
+                if _batch_key(req.config) != key:
+                    continue
+                size = 1 if _greedy(req.config) else req.config.n
+                if batch and rows + size > self.max_batch_rows:
+                    break
+                batch.append(req)
+                rows += size
+            for req in batch:
+                batcher.pending.remove(req)
+            live = [r for r in batch if not r.future.done()]
+            if not live:
+                continue
+            try:
+                results = await asyncio.to_thread(
+                    self._run_batch, lm, [(r.prompt_ids, r.config) for r in live]
+                )
+            except BaseException as err:  # hand the failure to every waiter
+                for r in live:
+                    if not r.future.done():
+                        r.future.set_exception(err)
+                if not isinstance(err, Exception):
+                    raise
+                continue
+            for r, result in zip(live, results):
+                if not r.future.done():
+                    r.future.set_result(result)
+
+    def _generation_kwargs(self, lm: _Loaded, config: GenerateConfig) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
+            "eos_token_id": lm.eos_ids,
+            "pad_token_id": lm.pad_id,
+            "top_k": 0,
+        }
+        if _greedy(config):
+            kwargs.update(do_sample=False, temperature=None, top_p=None)
+        else:
+            kwargs.update(do_sample=True, temperature=config.temperature if config.temperature is not None else 1.0)
+            kwargs["top_p"] = config.top_p if config.top_p is not None else 1.0
+        if config.stop:
+            kwargs.update(stop_strings=list(config.stop), tokenizer=lm.tokenizer)
+        return kwargs
+
+    def _run_batch(
+        self, lm: _Loaded, requests: list[tuple[list[int], GenerateConfig]]
+    ) -> list[tuple[list[Choice], Usage]]:
+        """One ``model.generate`` call for requests sharing one batch key (runs in a thread)."""
+        torch = lm.torch
+        config = requests[0][1]
+        greedy = _greedy(config)
+        rows: list[list[int]] = []
+        owners: list[int] = []
+        for i, (ids, cfg) in enumerate(requests):
+            for _ in range(1 if greedy else cfg.n):
+                rows.append(ids)
+                owners.append(i)
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), lm.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(rows), width), dtype=torch.long)
+        for j, r in enumerate(rows):  # left padding
+            input_ids[j, width - len(r):] = torch.tensor(r, dtype=torch.long)
+            attention[j, width - len(r):] = 1
+        kwargs = self._generation_kwargs(lm, config)
+        want_logprobs = config.logprobs
+        with lm.lock, torch.inference_mode():
+            if config.seed is not None:
+                torch.manual_seed(config.seed)
+            out = lm.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention,
+                return_dict_in_generate=True,
+                output_logits=want_logprobs,
+                **kwargs,
+            )
+        sequences = out.sequences[:, width:]
+        step_logprobs = None
+        if want_logprobs and out.logits:
+            step_logprobs = torch.stack(out.logits, dim=1).float().log_softmax(dim=-1)  # [rows, steps, vocab]
+
+        max_new = kwargs["max_new_tokens"]
+        per_request: list[list[Choice]] = [[] for _ in requests]
+        out_tokens = [0] * len(requests)
+        for j in range(len(rows)):
+            choice, n_tokens = self._make_choice(lm, sequences[j].tolist(), step_logprobs, j, config, max_new)
+            per_request[owners[j]].append(choice)
+            out_tokens[owners[j]] += n_tokens
+        results = []
+        for i, (ids, cfg) in enumerate(requests):
+            choices = per_request[i]
+            if greedy and cfg.n > 1:
+                choices = [choices[0].model_copy(deep=True) for _ in range(cfg.n)]
+                out_tokens[i] *= cfg.n
+            results.append((choices, Usage(input_tokens=len(ids), output_tokens=out_tokens[i])))
+        return results
+
+    def _make_choice(self, lm, tokens, step_logprobs, row, config, max_new) -> tuple[Choice, int]:
+        n = len(tokens)
+        for k, t in enumerate(tokens):
+            if t in lm.eos_ids:
+                n = k
+                break
+        else:  # a row stopped early (stop string) is padded to the batch's length
+            while n > 0 and tokens[n - 1] == lm.pad_id:
+                n -= 1
+        finish = "length" if n >= max_new else "stop"
+        kept = tokens[:n]
+        text = lm.decode(kept)
+        if config.stop:
+            cut = min((text.find(s) for s in config.stop if s and s in text), default=-1)
+            if cut >= 0:
+                text, finish = text[:cut], "stop"
+                if step_logprobs is not None:  # keep the tokens lying wholly before the cut
+                    m = 0
+                    while m < len(kept) and len(lm.decode(kept[: m + 1])) <= cut:
+                        m += 1
+                    kept = kept[:m]
+        logprobs = None
+        if step_logprobs is not None:
+            top = config.top_logprobs or 0
+            logprobs = []
+            for step, t in enumerate(kept):
+                dist = step_logprobs[row, step]
+                alts = []
+                if top:
+                    values, indices = dist.topk(top)
+                    alts = [
+                        TopLogprob(token=lm.tokenizer.decode([int(i)]), logprob=float(v))
+                        for v, i in zip(values.tolist(), indices.tolist())
+                    ]
+                logprobs.append(
+                    TokenLogprob(token=lm.tokenizer.decode([t]), logprob=float(dist[t]), top_logprobs=alts)
+                )
+        return Choice(text=text, finish_reason=finish, logprobs=logprobs), n
+
+    # -- stream ----------------------------------------------------------------------------
+    async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str]:
+        lm = await self._load()
+        torch = lm.torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        ids = lm.prompt_ids(messages)
+        cancel = threading.Event()
+
+        class _Cancel(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
+
+        streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = self._generation_kwargs(lm, config)
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                with lm.lock, torch.inference_mode():
+                    if config.seed is not None:
+                        torch.manual_seed(config.seed)
+                    lm.model.generate(
+                        input_ids=torch.tensor([ids], dtype=torch.long),
+                        attention_mask=torch.ones((1, len(ids)), dtype=torch.long),
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_Cancel()]),
+                        **kwargs,
+                    )
+            except BaseException as err:  # surfaced to the consumer below
+                failure.append(err)
+                streamer.end()
+
+        thread = threading.Thread(target=work, name="improv-hf-stream", daemon=True)
+        thread.start()
+        stops = [s for s in (config.stop or []) if s]
+        hold = max((len(s) for s in stops), default=1) - 1
+        text = ""
+        emitted = 0
+        done = object()
+        ended = False
+        try:
+            while True:
+                chunk = await asyncio.to_thread(next, streamer, done)
+                if chunk is done:
+                    ended = True
+                    break
+                text += chunk
+                cut = min((text.find(s) for s in stops if s in text), default=-1)
+                if cut >= 0:
+                    if cut > emitted:
+                        yield text[emitted:cut]
+                    emitted = cut
+                    cancel.set()
+                    break
+                safe = len(text) - hold
+                if safe > emitted:
+                    yield text[emitted:safe]
+                    emitted = safe
+            if not cancel.is_set() and len(text) > emitted:
+                yield text[emitted:]
+        finally:
+            cancel.set()
+            # drain so the generate thread is never blocked on a full queue, then join it
+            await asyncio.to_thread(self._finish_stream, None if ended else streamer, thread)
+        if failure:
+            raise failure[0]
+
+    @staticmethod
+    def _finish_stream(streamer, thread: threading.Thread) -> None:
+        if streamer is not None:
+            for _ in streamer:
+                pass
+        thread.join()
+
+    # -- score / hidden states -----------------------------------------------------------
+    async def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:
+        lm = await self._load()
+        if not continuations:
+            return []
+        return await asyncio.to_thread(self._score, lm, list(messages), list(continuations))
+
+    def _score(self, lm: _Loaded, messages: list[Message], continuations: list[str]) -> list[float]:
+        torch = lm.torch
+        prompt = lm.prompt_ids(messages)
+        conts = [lm.encode(c) + [lm.end_of_turn_id] for c in continuations]
+        seqs = [prompt + c for c in conts]
+        width = max(len(s) for s in seqs)
+        input_ids = torch.full((len(seqs), width), lm.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(seqs), width), dtype=torch.long)
+        for j, s in enumerate(seqs):  # right padding
+            input_ids[j, : len(s)] = torch.tensor(s, dtype=torch.long)
+            attention[j, : len(s)] = 1
+        with lm.lock, torch.inference_mode():
+            logits = lm.model(input_ids=input_ids, attention_mask=attention).logits.float()
+        logprobs = logits.log_softmax(dim=-1)
+        out = []
+        start = len(prompt)
+        for j, c in enumerate(conts):
+            positions = torch.arange(start - 1, start - 1 + len(c))
+            targets = torch.tensor(c, dtype=torch.long)
+            out.append(float(logprobs[j, positions, targets].sum()))
+        return out
+
+    async def hidden_states(self, messages: Sequence[Message], reply: str | None = None, layers: Sequence[int] | None = None):
+        """A numpy array ``[n_layers + 1, hidden]`` (embeddings first) at the last token of the
+        chat-templated prompt, or of prompt + ``reply`` when given; ``layers`` selects rows."""
+        lm = await self._load()
+        return await asyncio.to_thread(self._hidden, lm, list(messages), reply, layers)
+
+    def _hidden(self, lm: _Loaded, messages, reply, layers):
+        torch = lm.torch
+        ids = lm.prompt_ids(messages)
+        if reply:
+            ids = ids + lm.encode(reply)
+        with lm.lock, torch.inference_mode():
+            out = lm.model(input_ids=torch.tensor([ids], dtype=torch.long), output_hidden_states=True)
+        stacked = torch.stack([h[0, -1] for h in out.hidden_states]).float()
+        total = stacked.shape[0]
+        if layers is not None:
+            layers = list(layers)
+            bad = [i for i in layers if not -total <= i < total]
+            if bad:
+                raise ConfigError(f"{self.name}: layer {bad[0]} out of range; the model has {total} hidden-state rows (0..{total - 1})")
+            stacked = stacked[layers]
+        return stacked.numpy()
+
+
+def create(rest: str) -> HFBackend:
+    if not rest.strip():
+        raise ConfigError("hf needs a local model directory: hf/<path>")
+    return HFBackend(rest, name=f"hf/{rest}")
+
+
+__all__ = ["HFBackend", "create", "load", "check_model_dir", "DEFAULT_MAX_TOKENS"]

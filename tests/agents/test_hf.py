@@ -1,0 +1,312 @@
+"""The in-process transformers backend, on a tiny random model saved to a temporary directory
+and loaded through ``get_model("hf/<dir>")``, the path a user's model takes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+
+from agents.agent import Agent
+from agents.errors import ConfigError
+from agents.providers import hf
+from agents.registry import get_model
+from agents.types import GenerateConfig, Message
+from personas.schema import Persona
+
+MSGS = [
+    Message(role="system", content="You are a helpful assistant."),
+    Message(role="user", content="Is it an animal?"),
+]
+
+
+def _loaded(path):
+    return hf.load(path)
+
+
+@pytest.fixture
+def model(tiny_model_dir):
+    return get_model(f"hf/{tiny_model_dir}")
+
+
+@pytest.fixture
+def generate_calls(tiny_model_dir, monkeypatch):
+    """Count calls to the shared model's ``generate`` (and record each batch size)."""
+    lm = _loaded(tiny_model_dir)
+    calls: list[int] = []
+    original = lm.model.generate
+
+    def spy(*args, **kwargs):
+        calls.append(int(kwargs["input_ids"].shape[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lm.model, "generate", spy)
+    return calls
+
+
+async def test_n_samples_from_one_generate_call(model, generate_calls):
+    completion = await model.generate(MSGS, GenerateConfig(n=6, max_tokens=8, temperature=1.0))
+    assert len(completion.choices) == 6
+    assert generate_calls == [6]
+    # random weights sampled at temperature 1: the samples are not all the same
+    assert len({c.text for c in completion.choices}) > 1
+    assert completion.usage.input_tokens > 0
+    assert completion.usage.output_tokens > 0
+
+
+async def test_seed_reproducible_and_different_seeds_differ(model):
+    cfg = GenerateConfig(n=3, max_tokens=10, temperature=1.0, seed=7)
+    a = await model.generate(MSGS, cfg)
+    b = await model.generate(MSGS, cfg)
+    c = await model.generate(MSGS, cfg.model_copy(update={"seed": 8}))
+    assert [x.text for x in a.choices] == [x.text for x in b.choices]
+    assert [x.text for x in a.choices] != [x.text for x in c.choices]
+
+
+async def test_temperature_zero_is_deterministic_and_n_copies_from_one_call(model, generate_calls):
+    a = await model.generate(MSGS, GenerateConfig(n=4, max_tokens=10, temperature=0))
+    b = await model.generate(MSGS, GenerateConfig(max_tokens=10, temperature=0))
+    assert generate_calls == [1, 1]
+    assert len(a.choices) == 4
+    assert {c.text for c in a.choices} == {b.text}
+
+
+async def test_logprobs_are_log_probabilities(model, tiny_model_dir):
+    cfg = GenerateConfig(max_tokens=6, temperature=1.0, seed=3, logprobs=True, top_logprobs=5)
+    choice = (await model.generate(MSGS, cfg)).choices[0]
+    assert choice.logprobs is not None and len(choice.logprobs) == 6
+    vocab = len(_loaded(tiny_model_dir).tokenizer)
+    for tok in choice.logprobs:
+        assert tok.logprob <= 0
+        assert len(tok.top_logprobs) == 5
+        values = [t.logprob for t in tok.top_logprobs]
+        assert values == sorted(values, reverse=True)
+        assert all(v <= 0 for v in values)
+        # top alternatives come from a normalised distribution over the vocabulary
+        assert sum(math.exp(v) for v in values) <= 1 + 1e-5
+        assert values[0] >= tok.logprob
+        assert values[0] >= math.log(1 / vocab) - 1e-6
+
+
+async def test_logprobs_match_a_forward_pass(model, tiny_model_dir, monkeypatch):
+    """Reported logprobs are log_softmax of the raw logits (before temperature)."""
+    import torch
+
+    lm = _loaded(tiny_model_dir)
+    outputs = []
+    original = lm.model.generate
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        outputs.append((kwargs["input_ids"].shape[1], out.sequences))
+        return out
+
+    monkeypatch.setattr(lm.model, "generate", spy)
+    cfg = GenerateConfig(max_tokens=5, temperature=1.5, seed=11, logprobs=True)
+    choice = (await model.generate(MSGS, cfg)).choices[0]
+    width, sequences = outputs[0]
+    prompt = lm.prompt_ids(MSGS)
+    assert sequences[0, :width].tolist() == prompt
+    reply = sequences[0, width:].tolist()[: len(choice.logprobs)]
+    assert len(reply) == len(choice.logprobs) > 0
+    with torch.inference_mode():
+        logits = lm.model(input_ids=torch.tensor([prompt + reply])).logits[0].log_softmax(-1)
+    expected = [float(logits[len(prompt) - 1 + i, t]) for i, t in enumerate(reply)]
+    assert [t.logprob for t in choice.logprobs] == pytest.approx(expected, abs=1e-4)
+    assert [t.token for t in choice.logprobs] == [lm.tokenizer.decode([t]) for t in reply]
+
+
+async def test_max_tokens_sets_length(model):
+    completion = await model.generate(MSGS, GenerateConfig(max_tokens=3, temperature=1.0, seed=1, logprobs=True))
+    choice = completion.choices[0]
+    assert len(choice.logprobs) <= 3
+    if choice.finish_reason == "length":
+        assert len(choice.logprobs) == 3
+        assert completion.usage.output_tokens == 3
+
+
+async def test_stop_strings_trim_and_finish_stop(model):
+    base = await model.generate(MSGS, GenerateConfig(max_tokens=24, temperature=1.0, seed=5))
+    text = base.text
+    assert len(text) > 6
+    stop = text[4:6]
+    first = text.find(stop)
+    stopped = await model.generate(MSGS, GenerateConfig(max_tokens=24, temperature=1.0, seed=5, stop=[stop]))
+    assert stopped.text == text[:first]
+    assert stopped.choices[0].finish_reason == "stop"
+
+
+async def test_stream_deltas_join_to_the_reply(model):
+    cfg = GenerateConfig(max_tokens=16, temperature=1.0, seed=21)
+    full = (await model.generate(MSGS, cfg)).text
+    deltas = [d async for d in model.stream(MSGS, cfg)]
+    assert len(deltas) >= 1
+    assert "".join(deltas) == full
+    greedy = GenerateConfig(max_tokens=8, temperature=0)
+    assert "".join([d async for d in model.stream(MSGS, greedy)]) == (await model.generate(MSGS, greedy)).text
+
+
+async def test_stream_honours_stop_and_can_be_abandoned(model):
+    cfg = GenerateConfig(max_tokens=24, temperature=1.0, seed=5)
+    text = (await model.generate(MSGS, cfg)).text
+    stop = text[4:6]
+    streamed = "".join([d async for d in model.stream(MSGS, cfg.model_copy(update={"stop": [stop]}))])
+    assert streamed == text[: text.find(stop)]
+    # leaving a stream early releases the model for the next request
+    agen = model.stream(MSGS, GenerateConfig(max_tokens=40, temperature=1.0))
+    await agen.__anext__()
+    await agen.aclose()
+    assert (await model.generate(MSGS, GenerateConfig(max_tokens=2))).choices
+
+
+def _manual_score(lm, messages, continuation):
+    import torch
+
+    prompt = lm.prompt_ids(messages)
+    cont = lm.encode(continuation) + [lm.tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    with torch.inference_mode():
+        logits = lm.model(input_ids=torch.tensor([prompt + cont])).logits[0].log_softmax(-1)
+    return sum(float(logits[len(prompt) - 1 + i, t]) for i, t in enumerate(cont))
+
+
+async def test_score_matches_manual_and_uses_one_forward(model, tiny_model_dir, monkeypatch):
+    lm = _loaded(tiny_model_dir)
+    conts = ["It was a cat.", "It was a cat in a hat.", "Yes", "No"]
+    expected = [_manual_score(lm, MSGS, c) for c in conts]
+
+    calls = []
+    original = lm.model.forward
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("input_ids", args[0] if args else None).shape)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lm.model, "forward", spy)
+    scores = await model.score(MSGS, conts)
+    assert len(calls) == 1 and calls[0][0] == len(conts)
+    assert scores == pytest.approx(expected, abs=1e-3)
+    assert all(s < 0 for s in scores)
+    # the end-of-turn token is scored, so a prefix reply is a different continuation
+    assert scores[0] != pytest.approx(scores[1])
+    # ranking is consistent whatever the order or company of the continuations
+    again = await model.score(MSGS, list(reversed(conts)))
+    assert list(reversed(again)) == pytest.approx(scores, abs=1e-3)
+    pair = await model.score(MSGS, conts[2:])
+    assert (pair[0] > pair[1]) == (scores[2] > scores[3])
+    assert await model.score(MSGS, []) == []
+
+
+async def test_score_uses_the_templates_end_of_turn(tiny_model_dir):
+    lm = _loaded(tiny_model_dir)
+    assert lm.end_of_turn_id == lm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+
+async def test_hidden_states_shape_and_layers(model, tiny_model_dir):
+    lm = _loaded(tiny_model_dir)
+    n_layers = lm.model.config.num_hidden_layers
+    hidden = lm.model.config.hidden_size
+    states = await model.hidden_states(MSGS)
+    assert isinstance(states, np.ndarray)
+    assert states.shape == (n_layers + 1, hidden)
+    picked = await model.hidden_states(MSGS, layers=[0, -1])
+    assert picked.shape == (2, hidden)
+    np.testing.assert_allclose(picked[0], states[0], atol=1e-5)
+    np.testing.assert_allclose(picked[1], states[-1], atol=1e-5)
+    with_reply = await model.hidden_states(MSGS, reply="It was a cat.")
+    assert with_reply.shape == states.shape
+    assert not np.allclose(with_reply[-1], states[-1])
+    with pytest.raises(ConfigError, match="layer 99"):
+        await model.hidden_states(MSGS, layers=[99])
+
+
+async def test_models_on_one_dir_share_one_load(tiny_model_dir):
+    a, b = get_model(f"hf/{tiny_model_dir}"), get_model(f"hf/{tiny_model_dir}/")
+    await a.generate(MSGS, GenerateConfig(max_tokens=1))
+    await b.generate(MSGS, GenerateConfig(max_tokens=1))
+    assert a.backend._loaded is b.backend._loaded
+
+
+async def test_gpt2_architecture_works(tiny_gpt2_dir):
+    model = get_model(f"hf/{tiny_gpt2_dir}")
+    completion = await model.generate(MSGS, GenerateConfig(n=3, max_tokens=4, temperature=1.0, seed=0))
+    assert len(completion.choices) == 3
+    assert len(await model.score(MSGS, ["a", "b"])) == 2
+
+
+def test_bad_dir_is_exit_2_one_line(tmp_path, capsys):
+    from improv.cli import main
+
+    assert main(["ask", "-m", "hf/nope", "--no-save", "hi"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope" in err and "Traceback" not in err
+
+
+def test_missing_weights_and_config_are_config_errors(tmp_path, tiny_model_dir):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match="config.json"):
+        get_model(f"hf/{empty}")
+    (empty / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    with pytest.raises(ConfigError, match=f"weights are missing at {empty}"):
+        get_model(f"hf/{empty}")
+
+
+async def test_tokenizer_without_chat_template_is_refused(tiny_no_template_dir):
+    model = get_model(f"hf/{tiny_no_template_dir}")
+    with pytest.raises(ConfigError, match="no chat template"):
+        await model.generate(MSGS, GenerateConfig(max_tokens=1))
+
+
+async def test_agent_with_a_system_persona_uses_the_chat_template(model, tiny_model_dir, generate_calls):
+    persona = Persona(name="tester", system_prompt="You are {who}.", variables={"who": "a cat"})
+    agent = Agent(model, persona, GenerateConfig(max_tokens=4, temperature=0))
+    history = [Message(role="user", content="Who are you?")]
+    messages = agent.messages(history)
+    lm = _loaded(tiny_model_dir)
+    rendered = lm.render(messages)
+    assert rendered.startswith("<|im_start|>system\nYou are a cat.<|im_end|>\n")
+    assert rendered.endswith("<|im_start|>assistant\n")
+    reply = await agent.respond(history)
+    assert reply.text == (await model.generate(messages, GenerateConfig(max_tokens=4, temperature=0))).text
+    assert generate_calls == [1, 1]
+
+
+async def test_concurrent_requests_are_batched(model, generate_calls):
+    cfg = GenerateConfig(max_tokens=6, temperature=0.8)
+    prompts = [[Message(role="user", content=f"Question number {i}?" + " more" * i)] for i in range(12)]
+    results = await asyncio.gather(*[model.generate(p, cfg) for p in prompts])
+    assert all(len(r.choices) == 1 for r in results)
+    assert sum(generate_calls) == 12
+    assert len(generate_calls) < 12  # merged into batched calls
+    assert max(generate_calls) > 1
+
+
+async def test_batched_greedy_matches_unbatched(model):
+    """Left padding in merged batches does not change what each prompt gets."""
+    cfg = GenerateConfig(max_tokens=6, temperature=0)
+    prompts = [[Message(role="user", content="hi" + " there" * i)] for i in range(4)]
+    alone = [(await model.generate(p, cfg)).text for p in prompts]
+    merged = await asyncio.gather(*[model.generate(p, cfg) for p in prompts])
+    assert [m.text for m in merged] == alone
+
+
+async def test_incompatible_and_seeded_requests_are_not_merged(model, generate_calls):
+    a = GenerateConfig(max_tokens=4, temperature=0.5)
+    b = GenerateConfig(max_tokens=5, temperature=0.5)
+    seeded = GenerateConfig(max_tokens=4, temperature=0.5, seed=1)
+    results = await asyncio.gather(
+        model.generate(MSGS, a), model.generate(MSGS, b), model.generate(MSGS, a), model.generate(MSGS, seeded)
+    )
+    assert len(results) == 4
+    assert sorted(generate_calls) == [1, 1, 2]
+
+
+async def test_batching_off_makes_one_call_per_request(tiny_model_dir, generate_calls):
+    from agents.model import Model
+
+    model = Model(hf.HFBackend(tiny_model_dir, batching=False))
+    cfg = GenerateConfig(max_tokens=3, temperature=0.8)
+    await asyncio.gather(*[model.generate(MSGS, cfg) for _ in range(4)])
+    assert generate_calls == [1, 1, 1, 1]
