@@ -153,7 +153,7 @@ def map_sdk_error(err: BaseException, sdk: Any, *, name: str, base_url: str, key
             return ProviderConfigError(
                 f"{name}: not found (404): check the model name and {base_url_var} ({where}): {detail}", status=status)
         if status in (408, 409, 429) or status >= 500:
-            label = "rate limited" if status == 429 else "server error"
+            label = {429: "rate limited", 408: "request timeout", 409: "conflict, try again"}.get(status, "server error")
             return ProviderError(f"{name}: {label} ({status}): {detail}", status=status, retryable=True,
                                  retry_after=retry_after)
         return ProviderError(f"{name}: request refused ({status}): {detail}", status=status)
@@ -182,12 +182,12 @@ class LoopBoundClient:
         return self._client
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            try:
-                await client.close()
-            except RuntimeError:  # made in a loop that is gone; its sockets went with it
-                pass
+        client, loop = self._client, self._loop
+        self._client = self._loop = None
+        # A client made in another (finished) loop cannot be closed from this one; its
+        # connections went with that loop.
+        if client is not None and loop is asyncio.get_running_loop():
+            await client.close()
 
 
 async def gather_samples(one, n: int, seed: int | None) -> list[Any]:
