@@ -172,3 +172,16 @@ def test_missing_key_names_the_variable(clean_env):
 
 def test_connection_key_is_the_base_url(anthropic_env):
     assert model().backend.connection_key() == anthropic_env.root_url
+
+
+async def test_a_stream_cut_after_the_first_delta_is_not_retried(anthropic_env):
+    anthropic_env.replies = "one two three four five"
+    anthropic_env.fail_next(["cut:5"])  # message_start, block start, ping, "one", " two"
+    m = model()
+    got = []
+    with pytest.raises(ProviderError) as info:
+        async for d in m.stream(HI):
+            got.append(d)
+    await m.aclose()
+    assert got == ["one", " two"] and len(anthropic_env.requests) == 1
+    assert info.value.retryable

@@ -180,3 +180,16 @@ async def test_top_logprobs_without_logprobs_is_refused_before_any_request(opena
     with pytest.raises(CapabilityError):
         await m.generate(HI, GenerateConfig(top_logprobs=2))
     assert openai_env.requests == []
+
+
+async def test_a_stream_cut_after_the_first_delta_is_not_retried(openai_env):
+    openai_env.replies = "one two three four five"
+    openai_env.fail_next(["cut:3"])  # role chunk, "one", " two", then the connection closes
+    m = model()
+    got = []
+    with pytest.raises(ProviderError) as info:
+        async for d in m.stream(HI):
+            got.append(d)
+    await m.aclose()
+    assert got == ["one", " two"] and len(openai_env.requests) == 1
+    assert info.value.retryable and "connection to" in str(info.value)

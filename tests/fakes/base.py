@@ -11,7 +11,9 @@ to fail the same way:
 - ``"drop"``: the socket is closed without a response (the app returns a non-``None`` value,
   which uvicorn answers by closing the transport);
 - ``"malformed"``: 200 with a truncated JSON body;
-- ``"slow:0.2"``: the request is held 0.2 s, then answered normally (for client timeouts).
+- ``"slow:0.2"``: the request is held 0.2 s, then answered normally (for client timeouts);
+- ``"cut:3"``: the response starts, 3 body chunks (e.g. SSE events) go out, then the
+  connection closes mid-response.
 
 The server does no blocking work per request and logs to memory only, so a benchmark with
 thousands of requests measures the client.
@@ -59,8 +61,8 @@ class Failure:
 
     status: int | None = None
     retry_after: float | None = None
-    kind: str = "status"  # status | drop | malformed | slow
-    seconds: float = 0.0
+    kind: str = "status"  # status | drop | malformed | slow | cut
+    seconds: float = 0.0  # slow: the delay; cut: body chunks sent before the connection closes
 
     @classmethod
     def parse(cls, spec: "Failure | int | str") -> "Failure":
@@ -75,6 +77,8 @@ class Failure:
             return cls(kind="malformed")
         if text.startswith("slow:"):
             return cls(kind="slow", seconds=float(text[5:]))
+        if text.startswith("cut:"):
+            return cls(kind="cut", seconds=float(text[4:]))
         status, _, after = text.partition(":")
         if status.isdigit():
             return cls(status=int(status), retry_after=float(after) if after else None)
@@ -351,6 +355,20 @@ class FakeServer:
                     return await response(scope, replay, send)
             if scope["path"].startswith(self.api_prefix + "/") and not self.check_auth(headers):
                 return await self.error_response(401, "invalid authentication")(scope, replay, send)
+            if failure is not None and failure.kind == "cut":
+                left = int(failure.seconds)
+
+                async def cut_send(message):
+                    nonlocal left
+                    if message["type"] == "http.response.body":
+                        if left <= 0:
+                            return  # swallowed: the connection closes below
+                        left -= 1
+                        message = {**message, "more_body": True}
+                    await send(message)
+
+                await self.app(scope, replay, cut_send)
+                return "cut"  # non-None: uvicorn closes the half-sent response's transport
             await self.app(scope, replay, send)
             self.served += 1
         finally:
