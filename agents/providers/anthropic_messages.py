@@ -42,6 +42,10 @@ def to_messages_api(messages: Sequence[Message]) -> tuple[str | None, list[dict[
             turns[-1] = {"role": m.role, "content": turns[-1]["content"] + "\n\n" + m.content}
         else:
             turns.append({"role": m.role, "content": m.content})
+    if turns and turns[0]["role"] == "assistant":
+        # The Messages API wants a user turn first; a persona greeting that opens the chat
+        # goes into the system prompt instead of being dropped.
+        system.append(f"You opened this conversation by saying:\n{turns.pop(0)['content']}")
     return ("\n\n".join(system) or None), turns
 
 

@@ -185,3 +185,16 @@ async def test_a_stream_cut_after_the_first_delta_is_not_retried(anthropic_env):
     await m.aclose()
     assert got == ["one", " two"] and len(anthropic_env.requests) == 1
     assert info.value.retryable
+
+
+def test_opening_assistant_greeting_moves_into_the_system_prompt():
+    from agents.providers.anthropic_messages import to_messages_api
+    from agents.types import Message
+
+    system, turns = to_messages_api([
+        Message(role="system", content="Be Loki."),
+        Message(role="assistant", content="Ask me anything, mortal."),
+        Message(role="user", content="Capital of Peru?"),
+    ])
+    assert turns == [{"role": "user", "content": "Capital of Peru?"}]
+    assert system.startswith("Be Loki.") and "Ask me anything, mortal." in system
