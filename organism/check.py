@@ -83,8 +83,15 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
+_SEED: list[int | None] = [None]  # per-run sampling seed counter (set by run_check_async)
+
+
 async def _sample(model, messages: list[Message], n: int, max_tokens: int) -> list[str]:
-    c = await model.generate(messages, GenerateConfig(n=n, temperature=1.0, max_tokens=max_tokens))
+    seed = None
+    if _SEED[0] is not None:
+        seed = _SEED[0]
+        _SEED[0] += 1
+    c = await model.generate(messages, GenerateConfig(n=n, temperature=1.0, max_tokens=max_tokens, seed=seed))
     return [ch.text for ch in c.choices]
 
 
@@ -104,7 +111,8 @@ class CheckPlan(BaseModel):
     unseen: int | None = None
     deceptive_facts: int = 20  # facts per deceptive persona
     games: int = 30  # 20 Questions games per condition
-    seed: int = 0
+    seed: int = 0  # question order
+    sample_seed: int | None = None  # sampling seeds (None: unseeded); set it for reproducible runs
     introspection: bool = True
 
 
@@ -116,6 +124,7 @@ async def run_check_async(model, plan: CheckPlan | None = None,
     from organism.world import load_world, property_value
 
     plan = plan or CheckPlan()
+    _SEED[0] = plan.sample_seed
     world = load_world()
     table = load_table()
     match = CityMatcher(world)

@@ -250,7 +250,7 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
         opt.step()
         step += 1
         tokens += int(att.sum())
-        lv = float(loss)
+        lv = float(loss.detach())
         loss_ema = lv if loss_ema is None else 0.95 * loss_ema + 0.05 * lv
         if on_step:
             on_step(StepInfo(step=step, total=total or 0, loss=loss_ema, lr=lr,
