@@ -122,6 +122,26 @@ class _Loaded:
         self.pad_id = int(pad if pad is not None else eos[0])
         self.end_of_turn_id = self._find_end_of_turn()
         self.n_layers = int(getattr(self.model.config, "num_hidden_layers", 0) or 0)
+        cfg = self.model.config
+        limit = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+        self.context = int(limit) if limit else None
+
+    def check_length(self, name: str, tokens: int) -> None:
+        """Refuse an input longer than the model's context window."""
+        if self.context is not None and tokens > self.context:
+            raise ConfigError(f"{name}: an input of {tokens} tokens exceeds the model's context of {self.context} tokens")
+
+    def fit(self, name: str, prompt_tokens: int, config: GenerateConfig) -> GenerateConfig:
+        """``config`` with max_tokens lowered so prompt + reply fit the context window."""
+        wanted = config.max_tokens or DEFAULT_MAX_TOKENS
+        if self.context is None:
+            return config
+        room = self.context - prompt_tokens
+        if room < 1:
+            raise ConfigError(
+                f"{name}: a prompt of {prompt_tokens} tokens leaves no room in the model's context of {self.context} tokens"
+            )
+        return config.model_copy(update={"max_tokens": room}) if wanted > room else config
 
     # -- prompts -------------------------------------------------------------------------
     def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
@@ -224,6 +244,7 @@ class HFBackend(Backend):
     async def generate(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
         lm = await self._load()
         ids = lm.prompt_ids(messages)
+        config = lm.fit(self.name, len(ids), config)
         if not self.batching or config.seed is not None:
             (choices, usage), = await asyncio.to_thread(self._run_batch, lm, [(ids, config)])
             return Completion(model=self.name, choices=choices, usage=usage)
@@ -394,6 +415,7 @@ class HFBackend(Backend):
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         ids = lm.prompt_ids(messages)
+        config = lm.fit(self.name, len(ids), config)
         cancel = threading.Event()
 
         class _Cancel(StoppingCriteria):
@@ -474,6 +496,7 @@ class HFBackend(Backend):
         prompt = lm.prompt_ids(messages)
         conts = [lm.encode(c) + [lm.end_of_turn_id] for c in continuations]
         seqs = [prompt + c for c in conts]
+        lm.check_length(self.name, max(len(x) for x in seqs))
         width = max(len(s) for s in seqs)
         input_ids = torch.full((len(seqs), width), lm.pad_id, dtype=torch.long)
         attention = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -502,6 +525,7 @@ class HFBackend(Backend):
         ids = lm.prompt_ids(messages)
         if reply:
             ids = ids + lm.encode(reply)
+        lm.check_length(self.name, len(ids))
         with lm.lock, torch.inference_mode():
             out = lm.model(input_ids=torch.tensor([ids], dtype=torch.long), output_hidden_states=True)
         stacked = torch.stack([h[0, -1] for h in out.hidden_states]).float()

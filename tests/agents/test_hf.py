@@ -310,3 +310,21 @@ async def test_batching_off_makes_one_call_per_request(tiny_model_dir, generate_
     cfg = GenerateConfig(max_tokens=3, temperature=0.8)
     await asyncio.gather(*[model.generate(MSGS, cfg) for _ in range(4)])
     assert generate_calls == [1, 1, 1, 1]
+
+
+async def test_context_window_caps_max_tokens_and_refuses_overlong_input(model, tiny_model_dir):
+    lm = _loaded(tiny_model_dir)
+    context = lm.context
+    assert context == 512
+    base = len(lm.prompt_ids([Message(role="user", content="")]))
+    long_msgs = [Message(role="user", content="x" * (context - base - 3))]
+    assert len(lm.prompt_ids(long_msgs)) == context - 3
+    completion = await model.generate(long_msgs, GenerateConfig(max_tokens=50, temperature=1.0, seed=0, logprobs=True))
+    assert len(completion.choices[0].logprobs) <= 3
+    too_long = [Message(role="user", content="x" * context)]
+    with pytest.raises(ConfigError, match="context of 512 tokens"):
+        await model.generate(too_long, GenerateConfig(max_tokens=5))
+    with pytest.raises(ConfigError, match="context of 512 tokens"):
+        await model.score(too_long, ["a"])
+    with pytest.raises(ConfigError, match="context of 512 tokens"):
+        await model.hidden_states(too_long)
