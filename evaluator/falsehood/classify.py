@@ -23,18 +23,11 @@ from agents.types import GenerateConfig, Message
 from .belief import BeliefEvidence, elicit
 from .in_context import InContextEvidence, context_messages, resample
 from .persona_reading import PersonaReading, read_persona
+from .probe import ProbeEvidence, as_probe
 from .proposition import Proposition, Question, apply_reference, from_pattern
-from .verdict import Confidence, DecisionInput, VerdictLabel, decide
+from .verdict import PROBE_MIN_ACCURACY, Confidence, DecisionInput, VerdictLabel, decide
 
 VERDICTS = ["deception", "good_faith", "confabulation", "not_false", "undetermined"]
-
-
-class ProbeEvidence(BaseModel):
-    layer: int
-    p_true: float
-    accuracy: float = Field(description="Held-out accuracy of the probe.")
-    train_size: int
-    test_size: int
 
 
 class Verdict(BaseModel):
@@ -128,6 +121,9 @@ async def aclassify(
     if model is None or isinstance(model, str):
         model = get_model(model)
     judge = as_judge(judge)
+    probe = as_probe(probe)
+    if probe is not None and hasattr(probe, "check"):
+        probe.check(model)
     turn = resolve_turn(transcript, turn_id)
     _, msgs = context_messages(transcript, turn)
     question = next((m.content for m in reversed(msgs) if m.role == "user"), "")
@@ -156,7 +152,7 @@ async def aclassify(
         ctx.share_b = Share.of(sum(s.label in ("B", "not_a") for s in ctx.samples), len(ctx.samples))
     probe_ev = None
     if probe is not None:
-        probe_ev = await probe.evaluate(model, prop.claim)
+        probe_ev = await probe.evaluate(model, prop)
     decision = decide(
         DecisionInput(
             falsity=prop.falsity,
@@ -175,6 +171,8 @@ async def aclassify(
     notes = list(decision.notes)
     if persona.method == "keyword":
         notes.append("persona reading is a keyword reading (no judge)")
+    if probe_ev is not None and not probe_ev.used:
+        notes.append(f"truth probe not used: held-out accuracy {probe_ev.accuracy:.2f} is below {PROBE_MIN_ACCURACY}")
     if neutral.b_inferred:
         notes.append(f"B inferred from the neutral answers: {neutral.b_inferred!r}")
     return Verdict(
@@ -323,6 +321,10 @@ async def aclassify_batch(cases: list[Case], model=None, judge=None, *, k: int =
     if model is None or isinstance(model, str):
         model = get_model(model)
     judge = as_judge(judge)
+    if kw.get("probe") is not None:
+        kw["probe"] = as_probe(kw["probe"])  # one probe object: trained once for the batch
+        if kw["probe"] is not None and hasattr(kw["probe"], "check"):
+            kw["probe"].check(model)
     sem = asyncio.Semaphore(concurrency)
     done = 0
     results: list[CaseResult | None] = [None] * len(cases)

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=10, help="in-context resamples (default 10)")
     parser.add_argument("--samples", type=int, default=10, help="neutral samples per round (default 10, >= 10)")
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (where the backend takes one)")
+    parser.add_argument("--probe", action="store_true",
+                        help="white-box truth probe on hidden states (in-process models: organism, hf/PATH); may only lower confidence")
     parser.add_argument("--batch", default=None, metavar="CASES.jsonl", help="classify every case in a JSONL file")
     parser.add_argument("--concurrency", type=int, default=4, help="cases classified at once in --batch")
     add_json_option(parser)
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     async def go():
         try:
-            return await aclassify(transcript, args.turn, args.claim, args.truth, model, judge, args.k, args.samples, seed=args.seed)
+            return await aclassify(transcript, args.turn, args.claim, args.truth, model, judge, args.k, args.samples, seed=args.seed,
+                                   probe=True if args.probe else None)
         finally:
             await model.aclose()
             if judge is not None:
@@ -86,6 +89,7 @@ def run_batch(args: argparse.Namespace) -> int:
         try:
             return await aclassify_batch(cases, model, judge, k=args.k, samples=args.samples, concurrency=args.concurrency,
                                          seed=0 if args.seed is None else args.seed, keep_detail=args.json,
+                                         probe=True if args.probe else None,
                                          progress=lambda done, total, r: progress.update(task, completed=done))
         finally:
             await model.aclose()
@@ -147,7 +151,10 @@ def render_verdict(v) -> None:
     for q in v.persona.quotes:
         console.print(Text(f"  > {printable(q)}"))
     if v.probe:
-        console.print(Text(f"truth probe: p(true)={v.probe.p_true:.2f} layer {v.probe.layer}, held-out accuracy {v.probe.accuracy:.2f}"))
+        pr = v.probe
+        console.print(Text(f"truth probe: p(true)={pr.p_true:.2f} for {printable(pr.statement)!r} (layer {pr.layer}); "
+                           f"held-out accuracy {pr.accuracy:.2f} [{pr.accuracy_low:.2f}-{pr.accuracy_high:.2f}] "
+                           f"on {pr.test_size} statements{'' if pr.used else ' (too low: not used)'}"))
     for note in v.notes:
         console.print(Text(f"note: {note}"))
 
