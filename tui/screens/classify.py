@@ -124,6 +124,8 @@ class ClassifyScreen(Screen):
                 f"A (claim): {p.a}   B: {p.b or '(unknown)'}   falsity: {p.falsity} ({p.falsity_source})\n"
                 f"persona ({v.persona.method} reading): {v.persona.stance}"
                 + "".join(f"\n  > {q}" for q in v.persona.quotes[:3])
+                + (f"\ntruth probe: p(true)={v.probe.p_true:.2f} (layer {v.probe.layer}), held-out accuracy "
+                   f"{v.probe.accuracy:.2f} on {v.probe.test_size}" if v.probe else "")
                 + "".join(f"\nnote: {n}" for n in v.notes))
         self.set_status(printable(head))
         shares = self.query_one("#shares", DataTable)
