@@ -328,3 +328,20 @@ async def test_context_window_caps_max_tokens_and_refuses_overlong_input(model, 
         await model.score(too_long, ["a"])
     with pytest.raises(ConfigError, match="context of 512 tokens"):
         await model.hidden_states(too_long)
+
+
+async def test_merged_requests_keep_their_own_sample_counts(model, generate_calls):
+    cfg = GenerateConfig(max_tokens=4, temperature=1.0)
+    other = [Message(role="user", content="Something else entirely, please.")]
+    a, b = await asyncio.gather(
+        model.generate(MSGS, cfg.model_copy(update={"n": 3})), model.generate(other, cfg.model_copy(update={"n": 2}))
+    )
+    assert generate_calls == [5]
+    assert len(a.choices) == 3 and len(b.choices) == 2
+    assert a.usage.input_tokens != b.usage.input_tokens  # each request counts its own prompt
+    greedy = GenerateConfig(max_tokens=4, temperature=0)
+    g1, g2 = await asyncio.gather(
+        model.generate(MSGS, greedy.model_copy(update={"n": 4})), model.generate(other, greedy)
+    )
+    assert generate_calls[1:] == [2]
+    assert len(g1.choices) == 4 and len({c.text for c in g1.choices}) == 1 and len(g2.choices) == 1
