@@ -148,3 +148,28 @@ def test_sigkill_halfway_then_resume_matches_uninterrupted(tmp_path):
     a, b = lines(clean), lines(killed)
     assert len(b) == n and len({r["id"] for r in b}) == n  # none lost, none twice
     assert sorted(map(key, a)) == sorted(map(key, b))
+
+
+async def test_cache_makes_a_repeated_replay_free(tmp_path):
+    from agents.agent import Agent
+    from agents.cache import ResponseCache
+    from agents.model import Model
+
+    backend = SlowBackend()
+    model = Model(backend, cache=ResponseCache(tmp_path / "cache"))
+    items = [chat_item(i) for i in range(5)]
+    first = await run_replay(items, Regenerate(Agent(model), k=2), tmp_path / "one")
+    calls = len(backend.calls)
+    assert calls > 0
+    second = await run_replay(items, Regenerate(Agent(model), k=2), tmp_path / "two")
+    assert len(backend.calls) == calls  # nothing sent
+    assert all(t["cached"] for r in lines(tmp_path / "two") for t in r["turns"])
+    assert [r["turns"][0]["replies"] for r in lines(tmp_path / "one")] == [r["turns"][0]["replies"] for r in lines(tmp_path / "two")]
+    assert first.summary.overall.exact_match == second.summary.overall.exact_match
+
+
+async def test_duplicate_ids_are_refused_before_anything_is_written(tmp_path):
+    items = [chat_item(0), chat_item(0)]
+    with pytest.raises(ConfigError, match="'c0' appears twice"):
+        await run_replay(items, Regenerate(agent_for(SlowBackend())), tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -99,6 +99,10 @@ class RunResult:
     progress: Progress
     out: Path
 
+    def __repr__(self) -> str:  # compact: asyncio reprs a finished task's result, and a summary can be long
+        o = self.summary.overall
+        return f"RunResult(out={str(self.out)!r}, done={o.done}, failed={o.failed})"
+
     @property
     def failed(self) -> int:
         return self.summary.overall.failed
@@ -186,6 +190,7 @@ class ResultsLog:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._last_sync = time.monotonic()
         self._dirty = False
+        self._pending = None  # a background fsync in flight (a Future)
 
     def append(self, record: dict[str, Any]) -> None:
         self.append_line(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
@@ -198,14 +203,40 @@ class ResultsLog:
             n = os.write(self._fd, view)
             view = view[n:]
         self._dirty = True
-        if self.fsync_interval <= 0 or time.monotonic() - self._last_sync >= self.fsync_interval:
+        if self.fsync_interval <= 0:
             self.sync()
+        elif time.monotonic() - self._last_sync >= self.fsync_interval:
+            self._sync_in_background()
+
+    def _sync_in_background(self) -> None:
+        """fsync in a worker thread (it releases the GIL), so the event loop never waits on the
+        disk; one at a time. Only durability against power loss depends on it (see above)."""
+        self._last_sync = time.monotonic()
+        if self._pending is not None and not self._pending.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.sync()
+            return
+        self._dirty = False
+        self._pending = loop.run_in_executor(None, os.fsync, self._fd)
 
     def sync(self) -> None:
         if self._dirty:
             os.fsync(self._fd)
             self._dirty = False
         self._last_sync = time.monotonic()
+
+    async def aclose(self) -> None:
+        if self._pending is not None:
+            try:
+                await self._pending
+            except OSError:
+                pass
+            self._pending = None
+        self._dirty = True  # whatever the background sync may have missed
+        self.close()
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -270,6 +301,12 @@ async def run_replay(
     capped by each `Model`'s own ``max_connections``.
     """
     out = Path(out)
+    ids = [it.id for it in items]
+    if len(set(ids)) != len(ids):
+        from collections import Counter
+
+        dup = next(i for i, n in Counter(ids).items() if n > 1)
+        raise ConfigError(f"replay: conversation id {dup!r} appears twice in the inputs (ids must be unique)")
     info = dict(run_info or {})
     info.setdefault("mode", getattr(mode, "name", type(mode).__name__))
     existing = prepare_out(out, info, resume=resume)
@@ -342,7 +379,7 @@ async def run_replay(
         if pending:
             await asyncio.gather(*(worker() for _ in range(n)))
     finally:
-        log.close()
+        await log.aclose()
         for m, previous in hooked:
             m.on_retry = previous
         summary = summarize(records, prices)
