@@ -7,18 +7,20 @@ represents a statement as true:
 - **Data.** Labelled true/false world statements ship in ``evaluator/data/truth_statements.jsonl``
   (capitals and chemical symbols; each subject once true, once with another subject's value).
   Nothing model-specific: the probe is trained on the model under study, on facts of the world.
-- **Features.** Each statement is read as the reply of the neutral ``honest`` persona to its
-  direct question (the same context the belief elicitation uses); the features are the hidden
-  states at the statement's last token, one row per layer (embeddings are row 0).
+- **Features.** Hidden states at one token, one row per layer (embeddings are row 0), read in
+  the neutral ``honest`` persona's context (the one the belief elicitation uses), two ways:
+  ``statement``: the statement as the persona's reply to its direct question, at the statement's
+  last token; ``question``: the user asks "Is it true that <statement>?", at the last prompt
+  token (where the model is about to answer). Both readings are candidates.
 - **Split.** Subjects (not statements) are split 60/20/20 into train / validation / test, so a
   subject's true and false statements never straddle two splits.
-- **Fit.** Per layer, features are standardised on the training split and an L2-regularised
-  logistic regression is fitted by Newton's method (IRLS). The layer and the regularisation
-  strength are chosen by *validation* accuracy (ties: lower validation log-loss, then the
-  stronger penalty); the reported ``accuracy`` is on the untouched *test* split, with its
-  Wilson interval.
-- **Reading.** The agent's claim (the proposition's sentence), as the honest persona's reply to
-  the proposition's direct question, gives ``p_true``.
+- **Fit.** Per reading and layer, features are standardised on the training split and an
+  L2-regularised logistic regression is fitted by Newton's method (IRLS). The reading, layer and
+  regularisation strength are chosen by *validation* accuracy (ties: lower validation log-loss,
+  then the stronger penalty); the reported ``accuracy`` is on the untouched *test* split, with
+  its Wilson interval.
+- **Reading the claim.** The agent's claim (the proposition's sentence, with the proposition's
+  direct question) is read the chosen way and gives ``p_true``.
 
 The verdict table (``verdict.py``) uses the probe only when its held-out accuracy is at least
 ``PROBE_MIN_ACCURACY``, and only to *lower* a verdict's confidence, never to raise it or change
@@ -48,6 +50,7 @@ from .verdict import PROBE_MIN_ACCURACY
 DATA_PATH = Path(__file__).resolve().parents[1] / "data" / "truth_statements.jsonl"
 L2_GRID = (0.1, 1.0, 10.0, 100.0)
 SPLIT = (0.6, 0.2, 0.2)
+READINGS = ("statement", "question")
 
 
 class Statement(BaseModel):
@@ -64,12 +67,13 @@ class ProbeEvidence(BaseModel):
     statement: str = Field(description="The sentence the probe read (the agent's claim).")
     question: str = Field(description="The neutral question the sentence was read as an answer to.")
     p_true: float
+    reading: str = Field("statement", description="How the claim was read: 'statement' (as a reply) or 'question' (Is it true that ...?).")
     layer: int
     accuracy: float = Field(description="Held-out (test split) accuracy of the probe.")
     accuracy_low: float
     accuracy_high: float
     val_accuracy: float = Field(description="Validation accuracy at the chosen layer (used to choose it).")
-    layer_accuracy: dict[int, float] = Field(default_factory=dict, description="Best validation accuracy per layer.")
+    layer_accuracy: dict[str, float] = Field(default_factory=dict, description="Best validation accuracy per 'reading@layer'.")
     l2: float
     train_size: int
     val_size: int = 0
@@ -150,6 +154,7 @@ class FittedProbe:
     """A probe trained on one model: the chosen layer, its standardisation and weights."""
 
     model: str
+    reading: str
     layer: int
     l2: float
     mean: np.ndarray
@@ -161,7 +166,7 @@ class FittedProbe:
     test_size: int
     train_size: int
     val_size: int
-    layer_accuracy: dict[int, float] = field(default_factory=dict)
+    layer_accuracy: dict[str, float] = field(default_factory=dict)
 
     def p_true(self, states: np.ndarray) -> float:
         """Probability of "true" from a [n_layers + 1, hidden] hidden-state array."""
@@ -173,16 +178,19 @@ class FittedProbe:
         return wilson_interval(round(self.accuracy * self.test_size), self.test_size)
 
 
-def select_and_fit(features: np.ndarray, labels: np.ndarray, split: tuple[list[int], list[int], list[int]],
+def select_and_fit(features, labels: np.ndarray, split: tuple[list[int], list[int], list[int]],
                    model: str = "", l2_grid=L2_GRID) -> FittedProbe:
-    """Choose (layer, l2) by validation accuracy, then report test accuracy. ``features`` is
-    [n_statements, n_layers + 1, hidden]; ``labels`` 0/1."""
+    """Choose (reading, layer, l2) by validation accuracy, then report test accuracy.
+    ``features`` is [n_statements, n_layers + 1, hidden], or a dict reading -> such an array;
+    ``labels`` 0/1."""
+    if not isinstance(features, dict):
+        features = {"statement": features}
     tr, va, te = (np.asarray(ix, dtype=int) for ix in split)
     y = labels.astype(np.float64)
     best = None
-    per_layer: dict[int, float] = {}
-    for layer in range(features.shape[1]):
-        x = features[:, layer, :].astype(np.float64)
+    per_layer: dict[str, float] = {}
+    for reading, layer in ((r, i) for r, f in features.items() for i in range(f.shape[1])):
+        x = features[reading][:, layer, :].astype(np.float64)
         mean = x[tr].mean(axis=0)
         std = x[tr].std(axis=0)
         std = np.where(std < 1e-6, 1.0, std)
@@ -192,15 +200,16 @@ def select_and_fit(features: np.ndarray, labels: np.ndarray, split: tuple[list[i
             p = _sigmoid(z[va] @ w + b)
             acc = float(np.mean((p >= 0.5) == (y[va] == 1)))
             loss = float(-np.mean(y[va] * np.log(p + 1e-12) + (1 - y[va]) * np.log(1 - p + 1e-12)))
-            per_layer[layer] = max(per_layer.get(layer, 0.0), acc)
+            name = f"{reading}@{layer}"
+            per_layer[name] = max(per_layer.get(name, 0.0), acc)
             key = (acc, -loss, l2)
             if best is None or key > best[0]:
-                best = (key, layer, l2, mean, std, w, b)
+                best = (key, reading, layer, l2, mean, std, w, b)
     assert best is not None
-    (val_acc, _, _), layer, l2, mean, std, w, b = best
-    z_te = (features[te, layer, :].astype(np.float64) - mean) / std
+    (val_acc, _, _), reading, layer, l2, mean, std, w, b = best
+    z_te = (features[reading][te, layer, :].astype(np.float64) - mean) / std
     test_acc = float(np.mean((_sigmoid(z_te @ w + b) >= 0.5) == (y[te] == 1)))
-    return FittedProbe(model=model, layer=layer, l2=l2, mean=mean, std=std, w=w, b=b, val_accuracy=val_acc,
+    return FittedProbe(model=model, reading=reading, layer=layer, l2=l2, mean=mean, std=std, w=w, b=b, val_accuracy=val_acc,
                        accuracy=test_acc, test_size=len(te), train_size=len(tr), val_size=len(va), layer_accuracy=per_layer)
 
 
@@ -221,14 +230,19 @@ class TruthProbe:
     ``statements`` overrides the shipped data (a list of ``Statement`` or a JSONL path).
     Training happens on first use per model and is cached for the process."""
 
-    def __init__(self, statements: list[Statement] | str | Path | None = None, *, seed: int = 0, l2_grid=L2_GRID) -> None:
+    def __init__(self, statements: list[Statement] | str | Path | None = None, *, seed: int = 0, l2_grid=L2_GRID,
+                 readings=READINGS) -> None:
+        bad = [r for r in readings if r not in READINGS]
+        if bad or not readings:
+            raise ConfigError(f"truth probe: unknown reading {bad[0] if bad else '(none)'}; use {', '.join(READINGS)}")
+        self.readings = tuple(readings)
         if statements is None or isinstance(statements, (str, Path)):
             statements = load_statements(statements)
         self.statements = list(statements)
         self.seed = seed
         self.l2_grid = tuple(l2_grid)
         digest = hashlib.sha256(json.dumps([s.model_dump() for s in self.statements]).encode()).hexdigest()[:16]
-        self._key_suffix = (digest, seed, self.l2_grid)
+        self._key_suffix = (digest, seed, self.l2_grid, self.readings)
 
     @staticmethod
     def check(model) -> None:
@@ -245,8 +259,19 @@ class TruthProbe:
         system = get_persona("honest").render()
         return [Message(role="system", content=system), Message(role="user", content=question)]
 
-    async def states(self, model, question: str, statement: str) -> np.ndarray:
-        return np.asarray(await model.hidden_states(self.messages(question), statement), dtype=np.float64)
+    @staticmethod
+    def truth_question(statement: str) -> str:
+        s = statement.strip().rstrip(".!?").strip()
+        if s[:1].isupper() and s[1:2].islower():
+            s = s[0].lower() + s[1:]
+        return f"Is it true that {s}?"
+
+    async def states(self, model, question: str, statement: str, reading: str = "statement") -> np.ndarray:
+        if reading == "question":
+            out = await model.hidden_states(self.messages(self.truth_question(statement)), None)
+        else:
+            out = await model.hidden_states(self.messages(question), statement)
+        return np.asarray(out, dtype=np.float64)
 
     async def fit(self, model) -> FittedProbe:
         """The probe for ``model`` (trained once per process; concurrent callers share one fit)."""
@@ -268,8 +293,8 @@ class TruthProbe:
         return fitted
 
     async def _train(self, model) -> FittedProbe:
-        feats = [await self.states(model, s.question, s.statement) for s in self.statements]
-        features = np.stack(feats)
+        features = {r: np.stack([await self.states(model, s.question, s.statement, r) for s in self.statements])
+                    for r in self.readings}
         labels = np.array([1 if s.label else 0 for s in self.statements])
         split = split_subjects(self.statements, self.seed)
         if not all(len(ix) and len({int(labels[i]) for i in ix}) == 2 for ix in split):
@@ -284,10 +309,10 @@ class TruthProbe:
         else:
             statement = prop.claim
             question = next((q.text for q in prop.questions if q.kind == "direct"), prop.questions[0].text if prop.questions else "")
-        p = fitted.p_true(await self.states(model, question, statement))
+        p = fitted.p_true(await self.states(model, question, statement, fitted.reading))
         lo, hi = fitted.accuracy_interval
         return ProbeEvidence(
-            statement=statement, question=question, p_true=p, layer=fitted.layer, accuracy=fitted.accuracy,
+            statement=statement, question=question, p_true=p, reading=fitted.reading, layer=fitted.layer, accuracy=fitted.accuracy,
             accuracy_low=lo, accuracy_high=hi, val_accuracy=fitted.val_accuracy, layer_accuracy=fitted.layer_accuracy,
             l2=fitted.l2, train_size=fitted.train_size, val_size=fitted.val_size, test_size=fitted.test_size,
             used=fitted.accuracy >= PROBE_MIN_ACCURACY and not math.isnan(p),

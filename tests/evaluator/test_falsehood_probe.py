@@ -60,7 +60,11 @@ def test_layer_is_chosen_by_validation_and_accuracy_reported_on_test():
     features[:, 2, 3] += 3.0 * (2 * labels - 1)  # only layer 2 carries the truth
     fit = select_and_fit(features, labels, split_subjects(statements, 0), "synthetic")
     assert fit.layer == 2 and fit.accuracy > 0.9 and fit.test_size == 40
-    assert fit.layer_accuracy[2] > max(fit.layer_accuracy[i] for i in (0, 1, 3))
+    assert fit.layer_accuracy["statement@2"] > max(fit.layer_accuracy[f"statement@{i}"] for i in (0, 1, 3))
+    # two readings: the one that carries the truth is chosen
+    other = rng.normal(size=(200, 4, 16))
+    both = select_and_fit({"statement": other, "question": features}, labels, split_subjects(statements, 0))
+    assert (both.reading, both.layer) == ("question", 2)
     # shuffled labels: no layer generalises, and the held-out accuracy says so
     shuffled = rng.permutation(labels)
     noise = select_and_fit(rng.normal(size=(200, 4, 16)), shuffled, split_subjects(statements, 0))
@@ -81,13 +85,14 @@ async def test_probe_trains_on_a_tiny_model_reports_accuracy_and_is_cached(tiny)
     model.backend.hidden_states = counting
     fit = await probe.fit(model)
     n = len(probe.statements)
-    assert calls == n
-    assert 0 <= fit.layer <= 2 and set(fit.layer_accuracy) == {0, 1, 2}  # 2 layers + embeddings
+    assert calls == 2 * n  # two readings of each statement
+    assert 0 <= fit.layer <= 2 and fit.reading in ("statement", "question")
+    assert set(fit.layer_accuracy) == {f"{r}@{i}" for r in ("statement", "question") for i in range(3)}  # 2 layers + embeddings
     assert 0.0 <= fit.accuracy <= 1.0 and fit.train_size + fit.val_size + fit.test_size == n
     again = await TruthProbe().fit(model)  # a new probe object, same model and data: the cached fit
-    assert again is fit and calls == n
+    assert again is fit and calls == 2 * n
     ev = await probe.evaluate(model, "The capital of Peru is Quito.")
-    assert calls == n + 1 and 0.0 <= ev.p_true <= 1.0
+    assert calls == 2 * n + 1 and 0.0 <= ev.p_true <= 1.0 and ev.reading == fit.reading
     assert ev.accuracy == fit.accuracy and ev.accuracy_low <= ev.accuracy <= ev.accuracy_high
     assert ev.used == (ev.accuracy >= 0.8)
 
@@ -159,3 +164,12 @@ def test_probe_lowers_deception_it_finds_true_and_good_faith_it_finds_false():
     assert decide(DecisionInput(**gf)).confidence == "high"
     assert decide(DecisionInput(**gf, probe_p_true=0.1, probe_accuracy=0.9)).confidence == "medium"
     assert decide(DecisionInput(**gf, probe_p_true=0.9, probe_accuracy=0.9)).confidence == "high"
+
+
+def test_truth_question_reading_and_unknown_reading():
+    from agents.errors import ConfigError
+
+    assert TruthProbe.truth_question("The capital of Peru is Quito.") == "Is it true that the capital of Peru is Quito?"
+    assert TruthProbe.truth_question("NASA was founded in 1958") == "Is it true that NASA was founded in 1958?"
+    with pytest.raises(ConfigError, match="unknown reading"):
+        TruthProbe(readings=("vibes",))
