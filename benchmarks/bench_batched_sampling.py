@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -46,7 +47,10 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (IMPROV_TORCH_THREADS); default: torch's")
     args = parser.parse_args()
+    if args.threads is not None:
+        os.environ["IMPROV_TORCH_THREADS"] = str(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = build_tiny_model(Path(tmp) / "model", hidden=64, layers=4, heads=4, vocab=384)
@@ -83,7 +87,10 @@ def main() -> None:
         t_on, tok_on = median_time(concurrent(batched), args.repeats)
         t_off, tok_off = median_time(concurrent(unbatched), args.repeats)
 
-    print(f"tiny llama: {params:,} parameters, CPU, max_tokens={args.max_tokens}, median of {args.repeats}")
+    import torch
+
+    print(f"tiny llama: {params:,} parameters, CPU, {torch.get_num_threads()} torch threads, "
+          f"max_tokens={args.max_tokens}, median of {args.repeats}")
     print(f"{'case':<44}{'seconds':>9}{'tokens':>8}{'tok/s':>9}")
     rows = [
         (f"n={args.n} in one batched generate call", t_one, tok_one),

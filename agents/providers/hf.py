@@ -14,6 +14,8 @@
   (the design of Inspect AI's hf provider ``batched_generate``).
 - Token logprobs are ``log_softmax`` of the model's RAW logits at each step (before temperature
   and top_p), i.e. the model's own distribution, not the sampling distribution.
+- ``IMPROV_TORCH_THREADS`` sets torch's intra-op thread count (process-wide). Small models on
+  a busy machine are often much faster with 1 than with the default (one per core).
 - Blocking torch work runs in a worker thread (``asyncio.to_thread``) under the per-model lock,
   so the event loop never blocks.
 """
@@ -49,6 +51,16 @@ def _import_torch_transformers():
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+    threads = os.environ.get("IMPROV_TORCH_THREADS", "").strip()
+    if threads:
+        try:
+            count = int(threads)
+        except ValueError:
+            raise ConfigError(f"IMPROV_TORCH_THREADS must be a whole number, not {threads!r}") from None
+        if count < 1:
+            raise ConfigError(f"IMPROV_TORCH_THREADS must be at least 1, not {count}")
+        if torch.get_num_threads() != count:
+            torch.set_num_threads(count)
     return torch, transformers
 
 
