@@ -345,3 +345,21 @@ async def test_merged_requests_keep_their_own_sample_counts(model, generate_call
     )
     assert generate_calls[1:] == [2]
     assert len(g1.choices) == 4 and len({c.text for c in g1.choices}) == 1 and len(g2.choices) == 1
+
+
+def test_torch_threads_setting(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("IMPROV_TORCH_THREADS", "many")
+        with pytest.raises(ConfigError, match="IMPROV_TORCH_THREADS"):
+            hf._import_torch_transformers()
+        monkeypatch.setenv("IMPROV_TORCH_THREADS", "0")
+        with pytest.raises(ConfigError, match="at least 1"):
+            hf._import_torch_transformers()
+        monkeypatch.setenv("IMPROV_TORCH_THREADS", "1")
+        hf._import_torch_transformers()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
