@@ -144,9 +144,7 @@ class _Generating:
         branch, the other samples as siblings), each new reply noting the recorded one."""
         src = item.transcript
         persona_name = self.agent.persona.name if self.agent.persona is not None else None
-        # model_construct: every value here is already validated (it came from validated models),
-        # and validating thousands of turns again is a measurable share of a large replay
-        new = Transcript.model_construct(
+        new = Transcript(
             id=_new_id(),
             kind="replay",
             title=src.title,
@@ -175,7 +173,7 @@ class _Generating:
                     meta["recorded_turn"] = reply.target.recorded.id
                 if reply.judge:
                     meta["judge"] = reply.judge[j]
-                turn = Turn.model_construct(
+                turn = Turn(
                     id=_new_id(), parent=parent, role="assistant", content=choice.text, model=c.model,
                     persona=persona_name, system_prompt=reply.system_prompt, config=self.config,
                     finish_reason=choice.finish_reason, logprobs=choice.logprobs,
@@ -217,7 +215,7 @@ class Regenerate(_Generating):
         targets = self.targets(path, self.last_only)
         if not targets:
             raise ValueError("the conversation has no turn to reply to")
-        history = [Message.model_construct(role=t.role, content=t.content) for t in path]
+        history = [Message(role=t.role, content=t.content) for t in path]
         if len(targets) == 1:
             replies = [await self._one(history[: targets[0].index], targets[0])]
         else:
@@ -246,9 +244,9 @@ class Rerun(_Generating):
                 reply = _Reply(target, completion, system)
                 await self._judge(history, reply)
                 replies.append(reply)
-                history.append(Message.model_construct(role="assistant", content=completion.text))
+                history.append(Message(role="assistant", content=completion.text))
             elif i < len(path):
-                history.append(Message.model_construct(role=path[i].role, content=path[i].content))
+                history.append(Message(role=path[i].role, content=path[i].content))
         return ItemResult(self.record(item, replies), self.transcript(item, path, replies))
 
 
