@@ -302,12 +302,14 @@ class HFBackend(Backend):
                 results = await asyncio.to_thread(
                     self._run_batch, lm, [(r.prompt_ids, r.config) for r in live]
                 )
-            except BaseException as err:  # hand the failure to every waiter
+            except asyncio.CancelledError:  # the loop is going away: release every waiter
+                for r in live:
+                    r.future.cancel()
+                raise
+            except Exception as err:  # hand the failure to every waiter
                 for r in live:
                     if not r.future.done():
                         r.future.set_exception(err)
-                if not isinstance(err, Exception):
-                    raise
                 continue
             for r, result in zip(live, results):
                 if not r.future.done():

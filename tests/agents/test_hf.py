@@ -283,13 +283,19 @@ async def test_concurrent_requests_are_batched(model, generate_calls):
     assert max(generate_calls) > 1
 
 
-async def test_batched_greedy_matches_unbatched(model):
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+async def test_batched_greedy_matches_unbatched(arch, tiny_model_dir, tiny_gpt2_dir):
     """Left padding in merged batches does not change what each prompt gets."""
-    cfg = GenerateConfig(max_tokens=6, temperature=0)
+    model = get_model(f"hf/{tiny_model_dir if arch == 'llama' else tiny_gpt2_dir}")
+    cfg = GenerateConfig(max_tokens=6, temperature=0, logprobs=True)
     prompts = [[Message(role="user", content="hi" + " there" * i)] for i in range(4)]
-    alone = [(await model.generate(p, cfg)).text for p in prompts]
-    merged = await asyncio.gather(*[model.generate(p, cfg) for p in prompts])
-    assert [m.text for m in merged] == alone
+    alone = [(await model.generate(p, cfg)).choices[0] for p in prompts]
+    merged = [c.choices[0] for c in await asyncio.gather(*[model.generate(p, cfg) for p in prompts])]
+    assert [m.text for m in merged] == [a.text for a in alone]
+    # the logprobs depend on every position, so padding or position errors would show here
+    for m, a in zip(merged, alone):
+        assert [t.logprob for t in m.logprobs] == pytest.approx([t.logprob for t in a.logprobs], abs=1e-4)
+    assert len({a.logprobs[0].logprob for a in alone}) == len(alone)
 
 
 async def test_incompatible_and_seeded_requests_are_not_merged(model, generate_calls):
