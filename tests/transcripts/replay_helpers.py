@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from agents.agent import Agent
 from agents.backend import Backend
-from agents.errors import ProviderError
 from agents.model import Model
 from agents.retry import RetryPolicy
 from agents.types import Choice, Completion, GenerateConfig, Message, Usage
