@@ -424,21 +424,31 @@ class HFBackend(Backend):
 
     # -- stream ----------------------------------------------------------------------------
     async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str]:
+        """Yield text deltas of one sample: ``generate`` runs in a thread with a streamer that
+        hands decoded text to this coroutine through an asyncio queue. Leaving the iterator
+        early (or cancelling it) stops the generation at the next token."""
         lm = await self._load()
         torch = lm.torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
 
         ids = lm.prompt_ids(messages)
         config = lm.fit(self.name, len(ids), config)
         cancel = threading.Event()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        end = object()
 
         class _Cancel(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
                 return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
 
-        streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        class _QueueStreamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    loop.call_soon_threadsafe(queue.put_nowait, text)
+
+        streamer = _QueueStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = self._generation_kwargs(lm, config)
-        failure: list[BaseException] = []
 
         def work() -> None:
             try:
@@ -452,9 +462,13 @@ class HFBackend(Backend):
                         stopping_criteria=StoppingCriteriaList([_Cancel()]),
                         **kwargs,
                     )
-            except BaseException as err:  # surfaced to the consumer below
-                failure.append(err)
-                streamer.end()
+                outcome: object = end
+            except Exception as err:  # surfaced to the consumer
+                outcome = err
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, outcome)
+            except RuntimeError:  # the event loop is gone; nobody is listening
+                pass
 
         thread = threading.Thread(target=work, name="improv-hf-stream", daemon=True)
         thread.start()
@@ -462,41 +476,29 @@ class HFBackend(Backend):
         hold = max((len(s) for s in stops), default=1) - 1
         text = ""
         emitted = 0
-        done = object()
-        ended = False
         try:
             while True:
-                chunk = await asyncio.to_thread(next, streamer, done)
-                if chunk is done:
-                    ended = True
+                item = await queue.get()
+                if item is end:
                     break
-                text += chunk
+                if isinstance(item, Exception):
+                    raise item
+                text += item
                 cut = min((text.find(s) for s in stops if s in text), default=-1)
                 if cut >= 0:
                     if cut > emitted:
                         yield text[emitted:cut]
-                    emitted = cut
-                    cancel.set()
+                    emitted = len(text)
                     break
                 safe = len(text) - hold
                 if safe > emitted:
                     yield text[emitted:safe]
                     emitted = safe
-            if not cancel.is_set() and len(text) > emitted:
+            if len(text) > emitted:
                 yield text[emitted:]
         finally:
             cancel.set()
-            # drain so the generate thread is never blocked on a full queue, then join it
-            await asyncio.to_thread(self._finish_stream, None if ended else streamer, thread)
-        if failure:
-            raise failure[0]
-
-    @staticmethod
-    def _finish_stream(streamer, thread: threading.Thread) -> None:
-        if streamer is not None:
-            for _ in streamer:
-                pass
-        thread.join()
+            await asyncio.to_thread(thread.join)
 
     # -- score / hidden states -----------------------------------------------------------
     async def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:

@@ -369,3 +369,36 @@ def test_torch_threads_setting(monkeypatch):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+async def test_cancelling_a_stream_stops_generation(model, tiny_model_dir, monkeypatch):
+    lm = _loaded(tiny_model_dir)
+    monkeypatch.setattr(lm, "eos_ids", [10**9])  # no early end-of-turn: runs to max_tokens
+    long_run = GenerateConfig(max_tokens=200, temperature=1.0)
+    lengths: list[int] = []
+    original = lm.model.generate
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        lengths.append(out.shape[1] - kwargs["input_ids"].shape[1])
+        return out
+
+    monkeypatch.setattr(lm.model, "generate", spy)
+    got: list[str] = []
+    first = asyncio.Event()
+
+    async def consume():
+        async for delta in model.stream(MSGS, long_run):
+            got.append(delta)
+            first.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(first.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # the generate thread has stopped and released the model
+    assert lm.lock.acquire(timeout=5)
+    lm.lock.release()
+    assert len(got) >= 1
+    assert lengths and lengths[0] < 200  # stopped early, not run to max_tokens
