@@ -31,7 +31,7 @@ _CORPUS = [
 ]
 
 
-def build_tokenizer(vocab: int = 320):
+def build_tokenizer(vocab: int = 320, eos: str = "<|im_end|>"):
     """A byte-level BPE tokenizer (any text round-trips) with chat special tokens and a template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -49,7 +49,7 @@ def build_tokenizer(vocab: int = 320):
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<|endoftext|>",
-        eos_token="<|im_end|>",
+        eos_token=eos,
         pad_token="<|pad|>",
         unk_token=None,
     )
@@ -66,22 +66,25 @@ def build_tiny_model(
     heads: int = 2,
     seed: int = 0,
     chat_template: bool = True,
+    eos: str = "<|im_end|>",
 ) -> Path:
     """Save a tiny random causal LM plus tokenizer into ``directory`` and return its path.
 
     ``arch`` is ``"llama"`` or ``"gpt2"``. With the defaults the model has about 30k
-    parameters. ``chat_template=False`` saves a tokenizer without a chat template.
+    parameters. ``chat_template=False`` saves a tokenizer without a chat template; ``eos`` names
+    the tokenizer's and generation config's end-of-sequence token (the chat template always ends
+    a turn with ``<|im_end|>``).
     """
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(vocab)
+    tokenizer = build_tokenizer(vocab, eos)
     if not chat_template:
         tokenizer.chat_template = None
     n_vocab = len(tokenizer)
-    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    eos = tokenizer.convert_tokens_to_ids(eos)
     pad = tokenizer.convert_tokens_to_ids("<|pad|>")
     bos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
 

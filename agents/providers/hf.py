@@ -133,6 +133,8 @@ class _Loaded:
             pad = getattr(self.model.generation_config, "pad_token_id", None)
         self.pad_id = int(pad if pad is not None else eos[0])
         self.end_of_turn_id = self._find_end_of_turn()
+        if self.end_of_turn_id not in self.eos_ids:  # a reply also ends at the template's end of turn
+            self.eos_ids.append(self.end_of_turn_id)
         self.n_layers = int(getattr(self.model.config, "num_hidden_layers", 0) or 0)
         cfg = self.model.config
         limit = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
@@ -187,6 +189,7 @@ class _Loaded:
             if at >= 0:
                 after = self.encode(rest[at + len(probe):])
                 special = set(self.tokenizer.all_special_ids)
+                special.update(i for i, t in self.tokenizer.added_tokens_decoder.items() if getattr(t, "special", False))
                 if after and (after[0] in self.eos_ids or after[0] in special):
                     return after[0]
         return self.eos_ids[0]

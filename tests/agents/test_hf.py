@@ -198,9 +198,20 @@ async def test_score_matches_manual_and_uses_one_forward(model, tiny_model_dir, 
     assert await model.score(MSGS, []) == []
 
 
-async def test_score_uses_the_templates_end_of_turn(tiny_model_dir):
+async def test_score_uses_the_templates_end_of_turn(tiny_model_dir, tmp_path):
+    from tests.tiny_model import build_tiny_model
+
     lm = _loaded(tiny_model_dir)
     assert lm.end_of_turn_id == lm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    # a base-style tokenizer whose EOS is not the template's end of turn
+    other = build_tiny_model(tmp_path / "eos", eos="<|endoftext|>")
+    model = get_model(f"hf/{other}")
+    await model.score(MSGS, ["x"])
+    lm2 = _loaded(other)
+    im_end = lm2.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert lm2.tokenizer.eos_token_id != im_end
+    assert lm2.end_of_turn_id == im_end
+    assert im_end in lm2.eos_ids and lm2.tokenizer.eos_token_id in lm2.eos_ids
 
 
 async def test_hidden_states_shape_and_layers(model, tiny_model_dir):
