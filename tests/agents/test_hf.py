@@ -413,3 +413,20 @@ async def test_cancelling_a_stream_stops_generation(model, tiny_model_dir, monke
     lm.lock.release()
     assert len(got) >= 1
     assert lengths and lengths[0] < 200  # stopped early, not run to max_tokens
+
+
+async def test_failures_reach_every_waiter(model, tiny_model_dir, monkeypatch):
+    lm = _loaded(tiny_model_dir)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(lm.model, "generate", broken)
+    cfg = GenerateConfig(max_tokens=3, temperature=1.0)
+    results = await asyncio.gather(*[model.generate(MSGS, cfg) for _ in range(3)], return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) and "simulated" in str(r) for r in results)
+    with pytest.raises(RuntimeError, match="simulated"):
+        async for _ in model.stream(MSGS, cfg):
+            pass
+    monkeypatch.undo()
+    assert len((await model.generate(MSGS, cfg)).choices) == 1
