@@ -14,6 +14,13 @@
   (the design of Inspect AI's hf provider ``batched_generate``).
 - Token logprobs are ``log_softmax`` of the model's RAW logits at each step (before temperature
   and top_p), i.e. the model's own distribution, not the sampling distribution.
+- A reply ends at the EOS token(s) or the chat template's end-of-turn token; ``max_tokens``
+  (default 64) is lowered when prompt + reply would overrun the context window, and an input
+  longer than the window is refused.
+- ``score`` is the exact log-likelihood of each continuation as the assistant reply, the
+  template's end-of-turn token included (so a reply and its prefix differ), all continuations
+  in one right-padded forward pass. ``hidden_states`` returns a numpy ``[layers + 1, hidden]``.
+- The weights load on the first request (in a worker thread), not when the backend is made.
 - ``IMPROV_TORCH_THREADS`` sets torch's intra-op thread count (process-wide). Small models on
   a busy machine are often much faster with 1 than with the default (one per core).
 - Blocking torch work runs in a worker thread (``asyncio.to_thread``) under the per-model lock,
