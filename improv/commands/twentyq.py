@@ -215,8 +215,10 @@ def _print_node(console, node) -> None:
     console.print(_dist_table(f"reveals after {node.at} answers (K={d.k})", d.counts, d.k, node.fits, node.posterior))
     c = node.consistency
     share = "n/a" if c.share is None else f"{c.share:.2f}"
+    lo, hi = d.entropy_ci
+    note = "" if lo - 1e-9 <= d.entropy_bits <= hi + 1e-9 else "; the plug-in entropy is biased low when K is small next to the distinct count: raise -k"
     console.print(
-        f"entropy {d.entropy_bits:.2f} bits (95% CI {d.entropy_ci[0]:.2f}-{d.entropy_ci[1]:.2f}), "
+        f"entropy {d.entropy_bits:.2f} bits (bootstrap 95% CI {lo:.2f}-{hi:.2f}{note}), "
         f"effective number {d.effective_number:.2f}, distinct {d.distinct}, top-1 mass {d.top_mass:.2f}; "
         f"consistent with every answer: {share} ({c.consistent} fit, {c.contradicted} contradicted, {c.undecided} undecided); "
         f"table objects still possible: {len(node.remaining)}",
