@@ -165,6 +165,9 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
 
     ideal = args.n / args.concurrency * args.latency
     b, p = statistics.median(times["bare"]), statistics.median(times["replay"])
