@@ -166,3 +166,19 @@ def test_cli_replay_json_and_errors(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["overall"]["score"] == 1.0
     assert main(["replay", str(data), "-m", "mock/echo", "--mode", "rerun", "--provider-batch", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+async def test_twentyq_rescore_scorer_counts_consistent_objects(tmp_path):
+    from games.engine import ScriptQuestioner, play_game
+    from games.table import load_table
+    from improv.commands.replay import resolve_scorer
+
+    model = get_model("mock/cycle:Yes.|No.")
+    game = await play_game(model, ScriptQuestioner(["Is it alive?", "Is it an animal?"]), turns=3)
+    scorer = resolve_scorer("twentyq")
+    result = scorer(game)
+    table = load_table()
+    assert result["score"] == len(table.remaining([("alive", True), ("animal", False)]))
+    assert result["used"] == 2
+    with pytest.raises(Exception, match="not a 20 Questions game"):
+        scorer(recorded_chat())
