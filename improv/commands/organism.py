@@ -56,7 +56,7 @@ def _info(args: argparse.Namespace) -> int:
         raise ConfigError(f"{config_path}: no model here (train one with: improv organism train --out {directory})")
     config = json.loads(config_path.read_text())
     training = json.loads((directory / "training.json").read_text()) if (directory / "training.json").exists() else {}
-    files = {p.name: _size(p) for p in sorted(directory.iterdir()) if p.is_file()}
+    files = {p.name: _size(p) for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith(".")}
     params = training.get("parameters")
     info = {
         "name": "organism",

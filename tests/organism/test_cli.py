@@ -1,0 +1,40 @@
+"""`improv organism info|check|train` argument handling and output."""
+
+import json
+
+from improv.cli import main
+
+
+def test_info_json(capsys):
+    assert main(["organism", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["architecture"] == "LlamaForCausalLM"
+    assert info["files"]["model.safetensors"] <= 25_000_000
+    assert info["parameters"] > 1_000_000
+
+
+def test_info_missing_dir_is_one_line_error(tmp_path, capsys):
+    assert main(["organism", "info", "--dir", str(tmp_path)]) == 2
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_bad_numbers_exit_2(capsys):
+    assert main(["organism", "check", "--samples", "1"]) == 2
+    assert main(["organism", "train", "--steps", "0"]) == 2
+    assert main(["organism", "train", "--minutes", "-1"]) == 2
+
+
+def test_train_cli_tiny_steps(tmp_path, capsys, monkeypatch):
+    import organism.train as tr
+
+    small = dict(hidden_size=32, intermediate_size=64, layers=1, heads=2, vocab_size=400, tokenizer_samples=200, checkpoint_every=10)
+    orig = tr.TrainConfig
+
+    def patched(**kw):
+        return orig(**{**kw, **small})
+
+    monkeypatch.setattr(tr, "TrainConfig", patched)
+    out = tmp_path / "m"
+    assert main(["organism", "train", "--steps", "2", "--batch-size", "2", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["steps"] == 2 and (out / "model.safetensors").exists()
