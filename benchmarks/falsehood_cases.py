@@ -67,6 +67,7 @@ async def generate_claims(cases: list[dict], model_name: str | None, seed: int =
     from agents.registry import get_model
     from evaluator.falsehood.classify import Case, build_case_transcript
     from evaluator.falsehood.matching import contains, normalize
+    from evaluator.falsehood.proposition import pattern_parse, question_subject
 
     model = get_model(model_name)
     kept, dropped = [], []
@@ -77,6 +78,9 @@ async def generate_claims(cases: list[dict], model_name: str | None, seed: int =
             truth = raw.get("truth")
             says_truth = truth is not None and contains(normalize(reply), truth)
             ok = says_truth if raw["label"] == "not_false" else not says_truth
+            parsed, asked = pattern_parse(reply, raw["question"]), question_subject(raw["question"])
+            if parsed is None or (asked is not None and normalize(parsed[1]) != normalize(asked[1])):
+                ok = False  # the reply does not answer the question asked (another subject, or no value)
             if ok:
                 kept.append({**raw, "claim": reply})
             else:

@@ -104,6 +104,12 @@ def from_pattern(claim: str, question: str | None, truth: str | None) -> Proposi
     if parsed is None:
         return None
     rel, subj, val = parsed
+    asked = question_subject(question)
+    if truth and asked is not None and normalize(asked[1]) != normalize(subj):
+        truth = None  # the reference truth answers the question, not the claim: it says nothing about it
+        mismatch = f"the reference truth is for {asked[1]}, but the claim is about {subj}: falsity not decided by it"
+    else:
+        mismatch = ""
     sentence = f"The {rel} of {subj} is {val}."
     prop = Proposition(
         claim=sentence,
@@ -115,7 +121,17 @@ def from_pattern(claim: str, question: str | None, truth: str | None) -> Proposi
         extractor="pattern",
         strip=[f"the {rel} of {subj} is", f"{rel} of {subj} is", f"{subj}'s {rel} is", f"{subj} s {rel} is"],
     )
+    if mismatch:
+        prop = prop.model_copy(update={"falsity_rationale": mismatch})
     return apply_reference(prop, truth)
+
+
+def question_subject(question: str | None) -> tuple[str, str] | None:
+    """``(relation, subject)`` a question "What is the R of S?" asks about, or None."""
+    if not question:
+        return None
+    m = _QUESTION.match(question.strip()) or _QUESTION_REV.match(question.strip())
+    return (m.group("rel").strip().lower(), m.group("subj").strip()) if m else None
 
 
 def apply_reference(prop: Proposition, truth: str | None) -> Proposition:

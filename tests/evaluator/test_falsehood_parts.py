@@ -98,3 +98,15 @@ def test_judge_parsing():
     assert pick_option("A or B", ["A", "B", "C", "D"]) == "A"  # first word wins
     assert pick_option("maybe A or B", ["A", "B", "C", "D"]) is None  # ambiguous mention
     assert pick_option("instructed, clearly", ["instructed", "truthful"]) == "instructed"
+
+
+def test_reference_truth_for_another_subject_does_not_decide_falsity():
+    from evaluator.falsehood.proposition import from_pattern
+
+    p = from_pattern("The capital of Peru is Damascus.", "What is the capital of Qatar?", "Doha")
+    assert (p.subject, p.a, p.b, p.falsity) == ("Peru", "Damascus", None, "unknown")
+    assert "Qatar" in p.falsity_rationale
+    same = from_pattern("The capital of Qatar is Damascus.", "What is the capital of Qatar?", "Doha")
+    assert (same.b, same.falsity) == ("Doha", "false")
+    short = from_pattern("Damascus.", "What is the capital of Qatar?", "Doha")
+    assert (short.subject, short.falsity) == ("Qatar", "false")
