@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: on a shared 2-core machine 2 threads ran 3-4x slower)")
     add_json_option(p)
 
 
@@ -165,7 +167,7 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--minutes: must be positive")
     minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 35.0
     cfg = TrainConfig(out=args.out or str(MODEL_DIR), steps=args.steps, minutes=minutes, resume=args.resume,
-                      seed=args.seed, batch_size=args.batch_size,
+                      seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads),
                       warmup=min(150, max(1, (args.steps or 10**6) // 10)))
     console = Console(stderr=True)
     if args.json or not console.is_terminal:
