@@ -13,6 +13,7 @@ from importlib import import_module
 _EXPORTS = {
     "classify": "classify", "aclassify": "classify", "classify_batch": "classify", "aclassify_batch": "classify",
     "load_cases": "classify", "Case": "classify", "Verdict": "classify", "BatchResult": "classify",
+    "TruthProbe": "probe", "ProbeEvidence": "probe",
     "Proposition": "proposition", "TABLE": "verdict", "decide": "verdict", "DecisionInput": "verdict",
 }
 __all__ = sorted(_EXPORTS)

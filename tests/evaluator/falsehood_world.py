@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 
 from agents.backend import Backend
 from agents.model import Model
@@ -43,7 +44,7 @@ class WorldBackend(Backend):
         self.calls += 1
         system = next((m.content for m in messages if m.role == "system"), "")
         question = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        rng = random.Random(hash((question, system, config.seed, self.calls)) & 0xFFFF)
+        rng = random.Random(zlib.crc32(repr((question, system, config.seed, self.calls)).encode()))
         texts = [self.answer(system, question, rng) for _ in range(config.n)]
         return Completion(model=self.name, choices=[Choice(text=t, finish_reason="stop") for t in texts], scripted=True)
 
