@@ -23,7 +23,7 @@ from agents.agent import Agent
 from agents.errors import ConfigError
 from agents.model import Model
 from agents.types import GenerateConfig, Message
-from transcripts.schema import Transcript, Turn
+from transcripts.schema import Transcript, Turn, reply_turn
 
 from .answers import LabelSet, p_yes, parse_answer, reveal_phrase
 from .fit import prompt_text
@@ -276,19 +276,7 @@ async def play_game(
 
 
 def _reply_turn(agent: Agent, parent: str, choice, completion, persona: str | None, meta: dict) -> Turn:
-    return Turn(
-        parent=parent,
-        role="assistant",
-        content=choice.text,
-        model=completion.model,
-        persona=persona,
-        system_prompt=agent.system_prompt,
-        config=agent.config,
-        finish_reason=choice.finish_reason,
-        logprobs=choice.logprobs,
-        scripted=completion.scripted,
-        meta=meta,
-    )
+    return reply_turn(agent, parent, choice, completion, persona=persona, meta=meta)
 
 
 async def _answer(agent: Agent, transcript: Transcript, q_turn: Turn, messages: list[Message],

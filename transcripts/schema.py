@@ -118,3 +118,21 @@ class Transcript(BaseModel):
     def add_persona(self, persona: Persona) -> str:
         self.personas.setdefault(persona.name, persona)
         return persona.name
+
+
+def reply_turn(agent, parent: str, choice, completion, *, persona: str | None = None, **fields) -> Turn:
+    """The assistant turn for one sample (`Choice`) of ``completion``, made by ``agent``
+    (an `agents.Agent`): records the model, persona, rendered system prompt and config."""
+    return Turn(
+        parent=parent,
+        role="assistant",
+        content=choice.text,
+        model=completion.model,
+        persona=persona,
+        system_prompt=agent.system_prompt,
+        config=agent.config,
+        finish_reason=choice.finish_reason,
+        logprobs=choice.logprobs,
+        scripted=completion.scripted,
+        **fields,
+    )

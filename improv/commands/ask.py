@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def ask(agent, prompt: str):
     """Run one turn; return the transcript holding the prompt and one branch per sample."""
     from agents.types import Message
-    from transcripts.schema import Transcript, Turn
+    from transcripts.schema import Transcript, Turn, reply_turn
 
     transcript = Transcript(kind="chat", title=prompt[:60])
     persona_name = transcript.add_persona(agent.persona) if agent.persona else None
@@ -27,19 +27,8 @@ async def ask(agent, prompt: str):
     completion = await agent.respond([Message(role="user", content=prompt)])
     for choice in completion.choices:
         transcript.add(
-            Turn(
-                parent=user.id,
-                role="assistant",
-                content=choice.text,
-                model=completion.model,
-                persona=persona_name,
-                system_prompt=agent.system_prompt,
-                config=agent.config,
-                finish_reason=choice.finish_reason,
-                logprobs=choice.logprobs,
-                usage=completion.usage if len(completion.choices) == 1 else None,
-                scripted=completion.scripted,
-            ),
+            reply_turn(agent, user.id, choice, completion, persona=persona_name,
+                       usage=completion.usage if len(completion.choices) == 1 else None),
             activate=choice is completion.choices[0],
         )
     transcript.meta["usage"] = completion.usage.model_dump()
