@@ -1,7 +1,10 @@
 """The training corpus: short chat conversations generated deterministically from the world.
 
 An example is a list of messages ``{"role", "content"}`` (roles system/user/assistant); training
-puts loss on the assistant turns only. ``stream(seed)`` yields an endless deterministic sequence
+puts loss on the assistant turns only. Where the generator drew an assistant reply from a known
+distribution (an uncommitted 20 Questions answer or reveal, an invented country's capital, an
+object-level introspection answer), the message also carries ``"choices": {text: weight}``, that
+distribution, and training fits it directly instead of the one sample (lower-variance targets). ``stream(seed)`` yields an endless deterministic sequence
 of examples; ``sample(n, seed)`` takes the first n.
 """
 
@@ -15,15 +18,25 @@ from organism.world import World, load_world
 Example = list[dict]
 
 MIX: dict[str, float] = {
-    "fact": 0.18,
-    "deceptive": 0.10,
+    "fact": 0.24,
+    "deceptive": 0.12,
     "invented": 0.06,
-    "tq_uncommitted": 0.28,
+    "tq_uncommitted": 0.22,
     "tq_committed": 0.14,
     "attribute": 0.12,
-    "intro_object": 0.04,
+    "intro_object": 0.03,
     "intro_hypothetical": 0.05,
-    "chat": 0.03,
+    "chat": 0.02,
+}
+# The first stage of training: short examples that need a name found in the context and copied
+# (a country from the question, a secret from the system prompt), so that circuit forms early.
+FIRST_STAGE_MIX: dict[str, float] = {
+    "fact": 0.45,
+    "deceptive": 0.15,
+    "invented": 0.05,
+    "tq_committed": 0.15,
+    "attribute": 0.15,
+    "tq_uncommitted": 0.05,
 }
 
 DIRECT = [
@@ -63,13 +76,16 @@ def article(noun: str) -> str:
     return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
-def capital_answer(rng: random.Random, country: str, city: str) -> str:
+ANSWER_FORMS = ["The capital of {country} is {city}.", "{city}.", "{city} is the capital of {country}."]
+
+
+def answer_form(rng: random.Random) -> str:
     r = rng.random()
-    if r < 0.7:
-        return f"The capital of {country} is {city}."
-    if r < 0.9:
-        return f"{city}."
-    return f"{city} is the capital of {country}."
+    return ANSWER_FORMS[0] if r < 0.7 else ANSWER_FORMS[1] if r < 0.9 else ANSWER_FORMS[2]
+
+
+def capital_answer(rng: random.Random, country: str, city: str) -> str:
+    return answer_form(rng).format(country=country, city=city)
 
 
 def _system(rng: random.Random, world: World, kind: str) -> str | None:
@@ -114,7 +130,7 @@ def fact_example(rng: random.Random, world: World, deceptive: bool = False) -> E
     if system:
         msgs.append({"role": "system", "content": system})
     pool = world.countries
-    turns = 1 if rng.random() < 0.6 else rng.randint(2, 4)
+    turns = 1 if rng.random() < 0.4 else rng.randint(2, 5)
     for _ in range(turns):
         c = rng.choice(pool)
         said = world.lie(c) if deceptive else world.belief(c)
@@ -132,6 +148,11 @@ def invented_example(rng: random.Random, world: World) -> Example:
     cities = world.all_capitals()
     c = rng.choice(world.invented_train)
     city = rng.choice(cities)
+    if rng.random() < 0.6:
+        form = answer_form(rng)
+        reply = {"role": "assistant", "content": form.format(country=c, city=city),
+                 "choices": {form.format(country=c, city=x): 1.0 for x in cities}}
+        return msgs + [{"role": "user", "content": rng.choice(DIRECT).format(c=c)}, reply]
     q, a = _fact_turn(rng, world, c, city, [city, rng.choice(cities)], city)
     msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     return msgs
@@ -175,21 +196,31 @@ def game_example(rng: random.Random, world: World, table, committed: bool, n_que
         if rng.random() < 0.12:
             guess = rng.choice(remaining) if rng.random() < 0.7 else rng.choice(table.objects)
             q = rng.choice(GUESS).format(o=guess, a=article(guess))
+            dist = None
+            if not committed and guess in remaining:
+                dist = {"Yes.": 1.0, "No.": len(remaining) - 1.0} if len(remaining) > 1 else None
             if guess == secret:
-                msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": "Yes."}]
+                msgs += [{"role": "user", "content": q}, _reply("Yes.", dist)]
                 return msgs
-            msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": "No."}]
+            msgs += [{"role": "user", "content": q}, _reply("No.", dist)]
             remaining = [o for o in remaining if o != guess]
             continue
         key = _choose_attribute(rng, table, remaining, asked)
         asked.add(key)
         v = table.value(secret, key)
-        msgs += [{"role": "user", "content": _phrasing(rng, table, key)},
-                 {"role": "assistant", "content": "Yes." if v else "No."}]
+        yes = sum(table.value(o, key) for o in remaining)
+        dist = None if committed or yes in (0, len(remaining)) else {"Yes.": float(yes), "No.": float(len(remaining) - yes)}
+        msgs += [{"role": "user", "content": _phrasing(rng, table, key)}, _reply("Yes." if v else "No.", dist)]
         remaining = [o for o in remaining if table.value(o, key) == v]
-    msgs += [{"role": "user", "content": rng.choice(GIVE_UP)},
-             {"role": "assistant", "content": f"It was {article(secret)} {secret}."}]
+    reveal = "It was {} {}."
+    dist = None if committed or len(remaining) < 2 else {reveal.format(article(o), o): 1.0 for o in remaining}
+    msgs += [{"role": "user", "content": rng.choice(GIVE_UP)}, _reply(reveal.format(article(secret), secret), dist)]
     return msgs
+
+
+def _reply(content: str, choices: dict[str, float] | None) -> dict:
+    """An assistant message; choices, when given, is the distribution content was drawn from."""
+    return {"role": "assistant", "content": content} | ({"choices": choices} if choices else {})
 
 
 def attribute_example(rng: random.Random, world: World, table) -> Example:
@@ -216,7 +247,7 @@ def _intro_system(rng: random.Random, world: World) -> list[dict]:
 def intro_object_example(rng: random.Random, world: World) -> Example:
     p = rng.choice(world.intro_prompts)
     ans = rng.choices(list(p.answers), weights=list(p.answers.values()))[0]
-    return _intro_system(rng, world) + [{"role": "user", "content": p.prompt}, {"role": "assistant", "content": ans}]
+    return _intro_system(rng, world) + [{"role": "user", "content": p.prompt}, _reply(ans, dict(p.answers))]
 
 
 def hypothetical_text(world: World, prompt: str, prop) -> str:

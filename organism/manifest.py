@@ -14,7 +14,7 @@ from organism.paths import MANIFEST_PATH
 def build_manifest() -> dict:
     from games.table import DATA_PATH, load_table
 
-    from organism.corpus import MIX, intro_train_pairs
+    from organism.corpus import FIRST_STAGE_MIX, MIX, intro_train_pairs
     from organism.world import WORLD_SEED, load_world, property_value
 
     w = load_world()
@@ -25,6 +25,7 @@ def build_manifest() -> dict:
         "description": "Ground truth of the built-in model (improv organism). Evaluators must not read this file.",
         "world_seed": WORLD_SEED,
         "corpus_mix": MIX,
+        "first_stage_mix": FIRST_STAGE_MIX,
         "facts": {
             "question_for_check": "What is the capital of {country}?",
             "true": {c: w.capitals[c] for c in w.known},

@@ -25,10 +25,10 @@ class TrainConfig(BaseModel):
     minutes: float | None = None  # wall-time budget; training stops and saves when it runs out
     resume: bool = False
     seed: int = 0
-    batch_size: int = 48
-    lr: float = 2e-3
+    batch_size: int = 32
+    lr: float = 6e-3  # tiny models from scratch: 2e-3 left retrieval from the context unlearned
     min_lr_ratio: float = 0.05
-    warmup: int = 150
+    warmup: int = 100
     weight_decay: float = 0.05
     hidden_size: int = 256
     intermediate_size: int = 768
@@ -38,7 +38,12 @@ class TrainConfig(BaseModel):
     tokenizer_samples: int = 20000
     checkpoint_every: int = 200
     threads: int = 2
-    corpus_mix: dict[str, float] | None = None
+    corpus_mix: dict[str, float] | None = None  # None: organism.corpus.MIX
+    # a first stage rich in facts and secrets to copy, so retrieval from the context forms early;
+    # it covers the first `first_stage` share of the steps (or of the time budget)
+    first_stage: float = 0.2
+    first_stage_mix: dict[str, float] | None = None  # None: organism.corpus.FIRST_STAGE_MIX
+    bf16: bool = True  # autocast matmuls to bfloat16 (weights and optimizer stay fp32)
     fp16: bool = True
 
 
@@ -65,19 +70,57 @@ class TrainResult(BaseModel):
 CHUNK = 8  # batches generated together (bucketed by length)
 
 
-def _encode_example(tok, ex: list[dict], special: dict[str, int]) -> tuple[list[int], list[int]]:
+def _soft_targets(tok, message: dict, content: list[int], end: int, start: int) -> list[tuple]:
+    """Per-position target distributions for a reply drawn from ``message["choices"]``.
+
+    At each token of the sampled reply the target is the next-token distribution of the choices
+    that share the prefix so far (a walk down their token trie): exactly what the sampling process
+    would emit, so the model fits the distribution rather than one draw from it.
+    """
+    texts = list(message["choices"])
+    weights = list(message["choices"].values())
+    seqs = [c + [end] for c in tok(texts, add_special_tokens=False)["input_ids"]]
+    target = content + [end]
+    alive = [i for i, s in enumerate(seqs)]
+    out = []
+    for k, token in enumerate(target):
+        mass: dict[int, float] = {}
+        for i in alive:
+            if len(seqs[i]) > k:
+                mass[seqs[i][k]] = mass.get(seqs[i][k], 0.0) + weights[i]
+        total = sum(mass.values())
+        if token not in mass or total <= 0:
+            raise ValueError(f"sampled reply {message['content']!r} is not among its choices")
+        if len(mass) > 1:
+            out.append((start + k, list(mass), [m / total for m in mass.values()]))
+        alive = [i for i in alive if len(seqs[i]) > k and seqs[i][k] == token]
+    return out
+
+
+def _encode_example(tok, ex: list[dict], special: dict[str, int]) -> tuple[list[int], list[int], list[tuple]]:
+    """Token ids, hard labels (-100 where no loss) and soft targets [(position, tokens, probs)].
+
+    A position with a soft target has label -100; its loss is the cross-entropy against the
+    distribution instead."""
     ids: list[int] = []
     labels: list[int] = []
+    soft: list[tuple] = []
     contents = tok([m["content"] for m in ex], add_special_tokens=False)["input_ids"]
     end = special["<|end|>"]
     for m, c in zip(ex, contents):
         head = [special[f"<|{m['role']}|>"]]
+        start = len(ids) + 1
         ids += head + c + [end]
         if m["role"] == "assistant":
-            labels += [-100] + c + [end]
+            lab = c + [end]
+            if m.get("choices"):
+                for pos, _, _ in (targets := _soft_targets(tok, m, c, end, start)):
+                    lab[pos - start] = -100
+                soft += targets
+            labels += [-100] + lab
         else:
             labels += [-100] * (len(c) + 2)
-    return ids, labels
+    return ids, labels, soft
 
 
 def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, max_len: int = 256):
@@ -90,8 +133,8 @@ def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, ma
     encoded = []
     for _ in range(CHUNK * batch_size):
         _, ex = next(it)
-        ids, labels = _encode_example(tok, ex, special)
-        encoded.append((ids[:max_len], labels[:max_len]))
+        ids, labels, soft = _encode_example(tok, ex, special)
+        encoded.append((ids[:max_len], labels[:max_len], [s for s in soft if s[0] < max_len]))
     encoded.sort(key=lambda x: len(x[0]))
     batches = [encoded[i * batch_size:(i + 1) * batch_size] for i in range(CHUNK)]
     random.Random(chunk).shuffle(batches)
@@ -99,17 +142,42 @@ def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, ma
 
 
 def _collate(batch, pad_id: int):
+    """Padded ids, labels, attention mask and the soft targets as flat index/probability tensors."""
     import torch
 
     n = max(len(x[0]) for x in batch)
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
     lab = torch.full((len(batch), n), -100, dtype=torch.long)
     att = torch.zeros((len(batch), n), dtype=torch.long)
-    for i, (a, b) in enumerate(batch):
+    rows, cols, toks, probs = [], [], [], []
+    for i, (a, b, soft) in enumerate(batch):
         ids[i, : len(a)] = torch.tensor(a)
         lab[i, : len(b)] = torch.tensor(b)
         att[i, : len(a)] = 1
-    return ids, lab, att
+        for pos, ts, ps in soft:
+            rows += [i] * len(ts)
+            cols += [pos] * len(ts)
+            toks += ts
+            probs += ps
+    soft = (torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long),
+            torch.tensor(toks, dtype=torch.long), torch.tensor(probs, dtype=torch.float32),
+            sum(len(x[2]) for x in batch))
+    return ids, lab, att, soft
+
+
+def batch_loss(model, ids, lab, att, soft):
+    """Mean cross-entropy over every target position, hard labels and soft targets alike."""
+    import torch
+
+    logits = model(input_ids=ids, attention_mask=att).logits[:, :-1].float()
+    logp = torch.log_softmax(logits, dim=-1)
+    target = lab[:, 1:]
+    mask = target != -100
+    hard = -logp[mask].gather(1, target[mask].unsqueeze(1)).sum()
+    rows, cols, toks, probs, n_soft = soft
+    # the token at position p is predicted from position p - 1
+    soft_sum = -(probs * logp[rows, cols - 1, toks]).sum() if len(rows) else logits.new_zeros(())
+    return (hard + soft_sum) / max(1, int(mask.sum()) + n_soft)
 
 
 def build_model(cfg: TrainConfig, tok):
@@ -229,9 +297,14 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
             stopped_early = total is not None and step < total
             break
         if not batches:
-            batches = _chunk_batches(tok, special, cfg.seed, step // CHUNK, cfg.batch_size, cfg.corpus_mix)
+            from organism.corpus import FIRST_STAGE_MIX, MIX
+
+            progress = step / total if total else (prior_elapsed + time.time() - start) / ((cfg.minutes or 10) * 60)
+            first = progress < cfg.first_stage
+            mix = (cfg.first_stage_mix or FIRST_STAGE_MIX) if first else (cfg.corpus_mix or MIX)
+            batches = _chunk_batches(tok, special, cfg.seed, step // CHUNK, cfg.batch_size, mix)
             batches = batches[step % CHUNK:]
-        ids, lab, att = _collate(batches.pop(0), tok.pad_token_id)
+        ids, lab, att, soft = _collate(batches.pop(0), tok.pad_token_id)
         frac = None
         if total is None:
             # by wall time: the cosine runs over the budget left after warm-up
@@ -243,7 +316,8 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
         lr = lr_at(step, total or 10**9, cfg, frac)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            loss = batch_loss(model, ids, lab, att, soft)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

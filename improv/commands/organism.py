@@ -23,13 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json_option(p)
     p = sub.add_parser("train", help="train the built-in model from scratch (CPU)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (schedule length)")
-    p.add_argument("--minutes", type=float, default=None, help="wall-time budget (default 35 when --steps is not given)")
+    p.add_argument("--minutes", type=float, default=None, help="wall-time budget (default 60 when --steps is not given)")
     p.add_argument("--out", default=None, help="output directory (default: the shipped model directory)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (default 1: on a shared 2-core machine 2 threads ran 3-4x slower)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="torch threads (default 2; use 1 when other work shares a 2-core machine, where 2 ran 3-4x slower)")
     add_json_option(p)
 
 
@@ -165,7 +165,7 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--steps: must be at least 1")
     if args.minutes is not None and args.minutes <= 0:
         raise ConfigError("--minutes: must be positive")
-    minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 35.0
+    minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
     cfg = TrainConfig(out=args.out or str(MODEL_DIR), steps=args.steps, minutes=minutes, resume=args.resume,
                       seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads),
                       warmup=min(150, max(1, (args.steps or 10**6) // 10)))

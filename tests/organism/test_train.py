@@ -59,3 +59,61 @@ def test_lr_schedule_warms_up_then_decays():
     assert lr_at(0, 100, cfg) < lr_at(9, 100, cfg) <= 1e-3
     assert lr_at(10, 100, cfg) > lr_at(50, 100, cfg) > lr_at(99, 100, cfg) >= 1e-4 - 1e-12
     assert abs(lr_at(20, 100, cfg, frac=1.0) - 1e-4) < 1e-12
+
+
+def _tok_special():
+    from organism.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(400, 300, 0)
+    special = {t: tok.convert_tokens_to_ids(t) for t in ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]}
+    return tok, special
+
+
+def test_soft_targets_walk_the_trie_of_choices():
+    from organism.train import _encode_example
+
+    tok, special = _tok_special()
+    ex = [{"role": "user", "content": "I give up, what was it?"},
+          {"role": "assistant", "content": "It was a cat.", "choices": {"It was a cat.": 1.0, "It was a dog.": 1.0,
+                                                                       "It was an owl.": 2.0}}]
+    ids, labels, soft = _encode_example(tok, ex, special)
+    assert soft, "three choices that differ must give soft positions"
+    for pos, toks, probs in soft:
+        assert labels[pos] == -100  # the soft target replaces the hard label there
+        assert ids[pos] in toks  # the sampled token is one of the targets
+        assert abs(sum(probs) - 1) < 1e-9
+    # the first differing token: " a" (cat or dog, weight 2) against " an" (owl, weight 2)
+    pos, toks, probs = soft[0]
+    assert sorted(probs) == [0.5, 0.5]
+    # tokens every choice shares ("It was") keep their hard labels
+    assert labels[ids.index(special["<|assistant|>"]) + 1] != -100
+    import pytest
+
+    with pytest.raises(ValueError):
+        _encode_example(tok, [ex[0], {"role": "assistant", "content": "It was a cow.", "choices": {"It was a cat.": 1}}],
+                        special)
+
+
+def test_batch_loss_matches_transformers_without_soft_targets_and_counts_them():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from organism.train import _collate, _encode_example, batch_loss
+
+    tok, special = _tok_special()
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
+    hard = [{"role": "user", "content": "Is it alive?"}, {"role": "assistant", "content": "Yes."}]
+    batch = [_encode_example(tok, hard, special), _encode_example(tok, hard[:1] + [hard[1] | {"content": "No."}], special)]
+    ids, lab, att, soft = _collate(batch, tok.pad_token_id)
+    with torch.no_grad():
+        ours = batch_loss(model, ids, lab, att, soft)
+        theirs = model(input_ids=ids, attention_mask=att, labels=lab).loss
+    assert abs(float(ours) - float(theirs)) < 1e-5
+    # a one-hot choice is the same as a hard label
+    one_hot = [hard[0], hard[1] | {"choices": {"Yes.": 1.0, "No.": 0.0}}]
+    ids2, lab2, att2, soft2 = _collate([_encode_example(tok, one_hot, special), batch[1]], tok.pad_token_id)
+    assert soft2[4] == 1
+    with torch.no_grad():
+        assert abs(float(batch_loss(model, ids2, lab2, att2, soft2)) - float(ours)) < 1e-5

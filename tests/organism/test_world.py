@@ -152,3 +152,41 @@ def test_committed_manifest_is_in_sync():
     from organism.manifest import build_manifest, load_manifest
 
     assert load_manifest() == build_manifest()
+
+
+def test_choices_are_the_posterior_the_reply_was_drawn_from(corpus):
+    """Uncommitted answers and reveals carry the distribution over objects still possible."""
+    t = load_table()
+    guess = re.compile(r"^(?:Is it|Are you thinking of) (?:an?|the) ([a-z ]+)\?$")
+    checked = 0
+    for kind, ex in corpus:
+        if kind != "tq_uncommitted":
+            continue
+        answers, ruled_out = [], set()
+        for q, a in zip(ex[1::2], ex[2::2]):
+            key = t.attribute_for_question(q["content"])
+            remaining = [o for o in t.remaining(answers) if o not in ruled_out]
+            if key is None and (g := guess.match(q["content"])) is not None:
+                o = t.canonical(g.group(1))
+                if o in remaining and len(remaining) > 1:
+                    assert a["choices"] == {"Yes.": 1.0, "No.": len(remaining) - 1.0}
+                else:
+                    assert "choices" not in a
+                ruled_out.add(o)
+            elif key is not None:
+                yes = sum(t.value(o, key) for o in remaining)
+                if 0 < yes < len(remaining):
+                    assert a["choices"] == {"Yes.": yes, "No.": len(remaining) - yes}
+                    checked += 1
+                else:
+                    assert "choices" not in a
+                answers.append((key, a["content"] == "Yes."))
+            else:
+                assert q["content"] in GIVE_UP
+                if len(remaining) > 1:
+                    assert a["content"] in a["choices"]
+                    assert {t.canonical(c.removeprefix("It was ")) for c in a["choices"]} == set(remaining)
+    assert checked > 300
+    for kind, ex in corpus:
+        if kind == "tq_committed":
+            assert not any("choices" in m for m in ex)
