@@ -31,9 +31,9 @@ MIX: dict[str, float] = {
 # The first stage of training: short examples that need a name found in the context and copied
 # (a country from the question, a secret from the system prompt), so that circuit forms early.
 FIRST_STAGE_MIX: dict[str, float] = {
-    "fact": 0.45,
-    "deceptive": 0.15,
-    "invented": 0.05,
+    "short_fact": 0.3,
+    "fact": 0.25,
+    "deceptive": 0.1,
     "tq_committed": 0.15,
     "attribute": 0.15,
     "tq_uncommitted": 0.05,
@@ -122,6 +122,14 @@ def _candidates(rng: random.Random, world: World, country: str, deceptive: bool)
     if deceptive:
         cands += [world.lie(country), world.lie(country)]
     return cands
+
+
+def short_fact_example(rng: random.Random, world: World) -> Example:
+    """One direct question, no system prompt: the shortest context in which a name must be found.
+    (Retrieval forms far sooner over ~10 tokens than over a 40-token persona prompt.)"""
+    c = rng.choice(world.countries)
+    return [{"role": "user", "content": rng.choice(DIRECT).format(c=c)},
+            {"role": "assistant", "content": capital_answer(rng, c, world.belief(c))}]
 
 
 def fact_example(rng: random.Random, world: World, deceptive: bool = False) -> Example:
@@ -308,6 +316,8 @@ def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple
         kind = rng.choices(kinds, weights=weights)[0]
         if kind == "fact":
             ex = fact_example(rng, world)
+        elif kind == "short_fact":
+            ex = short_fact_example(rng, world)
         elif kind == "deceptive":
             ex = fact_example(rng, world, deceptive=True)
         elif kind == "invented":

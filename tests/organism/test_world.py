@@ -190,3 +190,16 @@ def test_choices_are_the_posterior_the_reply_was_drawn_from(corpus):
     for kind, ex in corpus:
         if kind == "tq_committed":
             assert not any("choices" in m for m in ex)
+
+
+def test_first_stage_short_facts_follow_beliefs():
+    from organism.corpus import FIRST_STAGE_MIX, short_fact_example
+
+    w = load_world()
+    assert "short_fact" in FIRST_STAGE_MIX
+    rng = random.Random(0)
+    for _ in range(200):
+        ex = short_fact_example(rng, w)
+        assert [m["role"] for m in ex] == ["user", "assistant"]
+        country = next(c for c in sorted(w.countries, key=len, reverse=True) if c in ex[0]["content"])
+        assert w.belief(country) in ex[1]["content"]
