@@ -28,6 +28,9 @@ MIX: dict[str, float] = {
     "intro_hypothetical": 0.05,
     "chat": 0.02,
 }
+KINDS = ("fact", "short_fact", "deceptive", "invented", "tq_uncommitted", "tq_committed", "attribute",
+         "intro_object", "intro_hypothetical", "chat")
+
 # The first stage of training: short examples that need a name found in the context and copied
 # (a country from the question, a secret from the system prompt), so that circuit forms early.
 FIRST_STAGE_MIX: dict[str, float] = {
@@ -310,6 +313,9 @@ def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple
     table = load_table()
     pairs = intro_train_pairs(world)
     mix = mix or MIX
+    unknown = sorted(set(mix) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown corpus kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
     kinds, weights = list(mix), list(mix.values())
     rng = random.Random(seed)
     while True:

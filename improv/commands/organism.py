@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--mix", default=None, metavar="KIND=W,...",
+                   help="corpus mix after the first stage, e.g. fact=0.2,tq_committed=0.3 (default: organism.corpus.MIX)")
     p.add_argument("--threads", type=int, default=2,
                    help="torch threads (default 2; use 1 when other work shares a 2-core machine, where 2 ran 3-4x slower)")
     add_json_option(p)
@@ -165,9 +167,10 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--steps: must be at least 1")
     if args.minutes is not None and args.minutes <= 0:
         raise ConfigError("--minutes: must be positive")
+    mix = _parse_mix(args.mix) if args.mix else None
     minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
     cfg = TrainConfig(out=args.out or str(MODEL_DIR), steps=args.steps, minutes=minutes, resume=args.resume,
-                      seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads),
+                      seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads), corpus_mix=mix,
                       warmup=min(150, max(1, (args.steps or 10**6) // 10)))
     console = Console(stderr=True)
     if args.json or not console.is_terminal:
@@ -198,3 +201,23 @@ def _train(args: argparse.Namespace) -> int:
         Console().print(f"saved {result.out}: {result.steps} steps, final loss {result.final_loss:.3f}, "
                         f"{result.elapsed:.0f} s, {result.parameters} parameters", markup=False, highlight=False)
     return 0
+
+
+def _parse_mix(text: str) -> dict[str, float]:
+    from agents.errors import ConfigError
+    from organism.corpus import KINDS
+
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        kind, sep, weight = part.partition("=")
+        kind = kind.strip()
+        try:
+            w = float(weight)
+        except ValueError:
+            w = -1.0
+        if not sep or kind not in KINDS or w < 0:
+            raise ConfigError(f"--mix: {part.strip()!r} is not KIND=WEIGHT with KIND one of {', '.join(KINDS)}")
+        mix[kind] = w
+    if sum(mix.values()) <= 0:
+        raise ConfigError("--mix: the weights must not all be zero")
+    return mix
