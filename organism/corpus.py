@@ -28,7 +28,7 @@ MIX: dict[str, float] = {
     "intro_hypothetical": 0.05,
     "chat": 0.02,
 }
-KINDS = ("fact", "short_fact", "deceptive", "invented", "tq_uncommitted", "tq_committed", "attribute",
+KINDS = ("fact", "short_fact", "deceptive", "invented", "tq_uncommitted", "tq_committed", "tq_short", "attribute",
          "intro_object", "intro_hypothetical", "chat")
 
 # The first stage of training: short examples that need a name found in the context and copied
@@ -332,6 +332,10 @@ def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple
             ex = game_example(rng, world, table, committed=False)
         elif kind == "tq_committed":
             ex = game_example(rng, world, table, committed=True)
+        elif kind == "tq_short":
+            # short games, committed or not: the reveal close to the system prompt (secret retrieval)
+            # and to few constraints (the first steps of narrowing down)
+            ex = game_example(rng, world, table, committed=rng.random() < 0.5, n_questions=rng.randint(0, 2))
         elif kind == "attribute":
             ex = attribute_example(rng, world, table)
         elif kind == "intro_object":

@@ -203,3 +203,16 @@ def test_first_stage_short_facts_follow_beliefs():
         assert [m["role"] for m in ex] == ["user", "assistant"]
         country = next(c for c in sorted(w.countries, key=len, reverse=True) if c in ex[0]["content"])
         assert w.belief(country) in ex[1]["content"]
+
+
+def test_every_corpus_kind_generates_and_unknown_kinds_are_refused():
+    from organism.corpus import KINDS, stream
+
+    for kind in KINDS:
+        k, ex = next(stream(1, {kind: 1.0}))
+        assert k == kind and ex[-1]["role"] == "assistant" and ex[-1]["content"]
+    short = [ex for _, ex in sample(200, 2, {"tq_short": 1.0})]
+    assert all(len(ex) <= 7 for ex in short)  # system + at most two questions + the reveal
+    assert any("choices" not in ex[-1] for ex in short) and any("choices" in ex[-1] for ex in short)
+    with pytest.raises(ValueError, match="unknown corpus kind"):
+        next(stream(0, {"facts": 1.0}))
