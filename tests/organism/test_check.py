@@ -1,28 +1,31 @@
 """`organism.check` on the shipped weights, through the same `get_model("organism")` path as users.
 
-The shipped weights do not yet meet the issue's thresholds (issue 3 is open; see
-`improv organism check`). This test checks that the check measures every planted behaviour and
-that its verdict is the conjunction of its gates; the thresholds themselves are reported by
-`improv organism check`, which exits 1 while any is missed.
+The shipped weights meet the thresholds for facts, planted beliefs, unseen entities, deceptive
+personas and uncommitted answer consistency; this test asserts those on a smaller seeded sample.
+The 20 Questions reveal thresholds (reveals that fit, spread, name the secret; committed agreement)
+are not met yet (issue 3 is open; `improv organism check` reports them and exits 1), so here they
+are only required to be measured.
 """
 
 from agents.registry import get_model
 from organism.check import CheckPlan, CityMatcher, run_check, yes_no
 from organism.world import load_world
 
+MET = {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "tq_consistent_turns"}
+NOT_YET = {"tq_reveal_fit", "tq_reveal_spread", "tq_committed_reveal", "tq_committed_agree"}
 
-def test_check_measures_every_planted_behaviour_on_the_shipped_weights():
+
+def test_shipped_weights_meet_the_fact_and_persona_thresholds():
     model = get_model("organism")
-    plan = CheckPlan(facts=6, unseen=4, deceptive_facts=2, games=4, introspection=False, sample_seed=1)
-    report = run_check(model, samples=8, plan=plan)
-    gated = [m for m in report.metrics if m.passed is not None]
-    assert gated and report.passed == all(m.passed for m in gated)
+    plan = CheckPlan(facts=15, unseen=6, deceptive_facts=4, games=6, introspection=False, sample_seed=1)
+    report = run_check(model, samples=20, plan=plan)
     for m in report.metrics:
         assert m.items > 0, m.key
-    keys = {m.key for m in report.metrics}
-    assert {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "deceptive_heldout",
-            "tq_consistent_turns", "tq_reveal_fit", "tq_reveal_spread", "tq_committed_reveal",
-            "tq_committed_agree"} <= keys
+    assert {m.key for m in report.metrics} >= MET | NOT_YET | {"deceptive_heldout"}
+    failed = [(m.key, round(m.value, 3), m.threshold) for m in report.metrics if m.key in MET and not m.passed]
+    assert not failed, failed
+    gated = [m for m in report.metrics if m.passed is not None]
+    assert report.passed == all(m.passed for m in gated)
 
 
 def test_matchers():
