@@ -47,11 +47,13 @@ class TrainConfig(BaseModel):
     checkpoint_every: int = 200
     threads: int = 2
     corpus_mix: dict[str, float] | None = None  # None: organism.corpus.MIX
-    # a first stage rich in facts and secrets to copy, so retrieval from the context forms early;
+    # a first stage with short fact questions, so retrieval from the context forms early;
     # it covers the first `first_stage` share of the steps (or of the time budget)
     first_stage: float = 0.15
     first_stage_mix: dict[str, float] | None = None  # None: organism.corpus.FIRST_STAGE_MIX
-    bf16: bool = False  # autocast matmuls to bfloat16: 1.6x faster per step, but a facts-only run learned nothing in 800 steps (fp32: P(true capital) 0.16)
+    # autocast matmuls to bfloat16: 1.6x faster per step here, but a 4-head facts-only run learned
+    # nothing in 800 steps (fp32: P(true capital) 0.16); untried with 8 heads
+    bf16: bool = False
     fp16: bool = True
 
 
@@ -89,7 +91,7 @@ def _soft_targets(tok, message: dict, content: list[int], end: int, start: int) 
     weights = list(message["choices"].values())
     seqs = [c + [end] for c in tok(texts, add_special_tokens=False)["input_ids"]]
     target = content + [end]
-    alive = [i for i, s in enumerate(seqs)]
+    alive = list(range(len(seqs)))
     out = []
     for k, token in enumerate(target):
         mass: dict[int, float] = {}
