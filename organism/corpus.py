@@ -4,14 +4,15 @@ An example is a list of messages ``{"role", "content"}`` (roles system/user/assi
 puts loss on the assistant turns only. Where the generator drew an assistant reply from a known
 distribution (an uncommitted 20 Questions answer or reveal, an invented country's capital, an
 object-level introspection answer), the message also carries ``"choices": {text: weight}``, that
-distribution, and training fits it directly instead of the one sample (lower-variance targets). ``stream(seed)`` yields an endless deterministic sequence
-of examples; ``sample(n, seed)`` takes the first n.
+distribution, and training fits it directly instead of the one sample (lower-variance targets).
+``stream(seed)`` yields an endless deterministic sequence of examples; ``sample(n, seed)`` takes
+the first n.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from organism.world import World, load_world
 
@@ -28,9 +29,6 @@ MIX: dict[str, float] = {
     "intro_hypothetical": 0.05,
     "chat": 0.02,
 }
-KINDS = ("fact", "short_fact", "deceptive", "invented", "tq_uncommitted", "tq_committed", "tq_short", "attribute",
-         "intro_object", "intro_hypothetical", "chat")
-
 # The first stage of training: short examples that need a name found in the context and copied
 # (a country from the question, a secret from the system prompt), so that circuit forms early.
 FIRST_STAGE_MIX: dict[str, float] = {
@@ -305,6 +303,26 @@ def chat_example(rng: random.Random, world: World) -> Example:
     return msgs
 
 
+# kind -> generator(rng, world, table, intro_pairs)
+GENERATORS: dict[str, Callable[..., Example]] = {
+    "fact": lambda rng, w, t, pairs: fact_example(rng, w),
+    "short_fact": lambda rng, w, t, pairs: short_fact_example(rng, w),
+    "deceptive": lambda rng, w, t, pairs: fact_example(rng, w, deceptive=True),
+    "invented": lambda rng, w, t, pairs: invented_example(rng, w),
+    "tq_uncommitted": lambda rng, w, t, pairs: game_example(rng, w, t, committed=False),
+    "tq_committed": lambda rng, w, t, pairs: game_example(rng, w, t, committed=True),
+    # short games, committed or not: the reveal close to the system prompt (secret retrieval)
+    # and to few constraints (the first steps of narrowing down)
+    "tq_short": lambda rng, w, t, pairs: game_example(rng, w, t, committed=rng.random() < 0.5,
+                                                      n_questions=rng.randint(0, 2)),
+    "attribute": lambda rng, w, t, pairs: attribute_example(rng, w, t),
+    "intro_object": lambda rng, w, t, pairs: intro_object_example(rng, w),
+    "intro_hypothetical": lambda rng, w, t, pairs: intro_hypothetical_example(rng, w, pairs),
+    "chat": lambda rng, w, t, pairs: chat_example(rng, w),
+}
+KINDS = tuple(GENERATORS)
+
+
 def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple[str, Example]]:
     """An endless deterministic stream of (kind, example)."""
     from games.table import load_table
@@ -320,31 +338,7 @@ def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple
     rng = random.Random(seed)
     while True:
         kind = rng.choices(kinds, weights=weights)[0]
-        if kind == "fact":
-            ex = fact_example(rng, world)
-        elif kind == "short_fact":
-            ex = short_fact_example(rng, world)
-        elif kind == "deceptive":
-            ex = fact_example(rng, world, deceptive=True)
-        elif kind == "invented":
-            ex = invented_example(rng, world)
-        elif kind == "tq_uncommitted":
-            ex = game_example(rng, world, table, committed=False)
-        elif kind == "tq_committed":
-            ex = game_example(rng, world, table, committed=True)
-        elif kind == "tq_short":
-            # short games, committed or not: the reveal close to the system prompt (secret retrieval)
-            # and to few constraints (the first steps of narrowing down)
-            ex = game_example(rng, world, table, committed=rng.random() < 0.5, n_questions=rng.randint(0, 2))
-        elif kind == "attribute":
-            ex = attribute_example(rng, world, table)
-        elif kind == "intro_object":
-            ex = intro_object_example(rng, world)
-        elif kind == "intro_hypothetical":
-            ex = intro_hypothetical_example(rng, world, pairs)
-        else:
-            ex = chat_example(rng, world)
-        yield kind, ex
+        yield kind, GENERATORS[kind](rng, world, table, pairs)
 
 
 def sample(n: int, seed: int = 0, mix: dict[str, float] | None = None) -> list[tuple[str, Example]]:
