@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="corpus mix after the first stage, e.g. fact=0.2,tq_committed=0.3 (default: organism.corpus.MIX)")
     p.add_argument("--threads", type=int, default=2,
                    help="torch threads (default 2; use 1 when other work shares a 2-core machine, where 2 ran 3-4x slower)")
+    p.add_argument("--bf16", action="store_true",
+                   help="bf16 autocast: about 1.3x faster per step; use it to continue a trained model (from scratch it "
+                        "formed no retrieval in 800 steps)")
     add_json_option(p)
 
 
@@ -171,7 +174,7 @@ def _train(args: argparse.Namespace) -> int:
     minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
     cfg = TrainConfig(out=args.out or str(MODEL_DIR), steps=args.steps, minutes=minutes, resume=args.resume,
                       seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads), corpus_mix=mix,
-                      warmup=min(150, max(1, (args.steps or 10**6) // 10)))
+                      bf16=args.bf16, warmup=min(150, max(1, (args.steps or 10**6) // 10)))
     console = Console(stderr=True)
     if args.json or not console.is_terminal:
         last = [0.0]
