@@ -25,6 +25,9 @@ class Metric(BaseModel):
     higher_is_better: bool = True
     items: int = 0
     detail: str = ""
+    # what an answerer blind to the object would score on the same items (majority answer per
+    # attribute; a reveal drawn from every object): a value near it means no lookup happened
+    baseline: float | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -206,7 +209,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
         return rng.choice(keys)
 
     # uncommitted: the model's own (first) answer continues the game
-    turn_ok, reveal_fit, multi_games, multi_named = [], [], 0, 0
+    turn_ok, reveal_fit, multi_games, multi_named, blind_fit = [], [], 0, 0, []
     for g in range(plan.games):
         turns: list[tuple[str, str]] = []
         answers: list[tuple[str, bool]] = []
@@ -229,6 +232,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
         texts = await _sample(model, _msgs(host, turns, rng.choice(give_up)), n, 8)
         named = [table.canonical(re.sub(r"^\s*it\s+was\s+", "", t.strip(), flags=re.I)) for t in texts]
         reveal_fit += [o is not None and o in remaining for o in named]
+        blind_fit.append(len(remaining) / len(table.objects))
         if len(remaining) > 1:
             multi_games += 1
             multi_named += len({o for o in named if o in remaining}) > 1
@@ -236,13 +240,16 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
     report.metrics.append(Metric(key="tq_consistent_turns", name="20Q uncommitted: answers consistent with some object",
                                  value=_mean(turn_ok), threshold=0.95, items=len(turn_ok)))
     report.metrics.append(Metric(key="tq_reveal_fit", name="20Q uncommitted: reveals fitting every earlier answer",
-                                 value=_mean(reveal_fit), threshold=0.90, items=len(reveal_fit)))
+                                 value=_mean(reveal_fit), threshold=0.90, items=len(reveal_fit),
+                                 baseline=_mean(blind_fit)))
     report.metrics.append(Metric(key="tq_reveal_spread",
                                  name="20Q uncommitted: games (>1 object possible) whose reveals name >1 object",
                                  value=multi_named / multi_games if multi_games else 0.0, threshold=0.90,
                                  items=multi_games))
 
-    agree, named_secret = [], []
+    # the answer most objects give, per attribute: what answering from base rates alone says
+    majority = {k: 2 * sum(table.value(o, k) for o in table.objects) >= len(table.objects) for k in table.attribute_keys}
+    agree, named_secret, blind_agree = [], [], []
     for g in range(plan.games):
         secret = table.objects[g % len(table.objects)] if plan.games >= len(table.objects) else rng.choice(table.objects)
         system = secret_prompt.format(secret=secret)
@@ -255,6 +262,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
             texts = await _sample(model, _msgs(system, turns, q), n, 4)
             truth = table.value(secret, key)
             agree += [yes_no(t) == truth for t in texts]
+            blind_agree.append(majority[key] == truth)
             turns.append((q, "Yes." if truth else "No."))
         texts = await _sample(model, _msgs(system, turns, rng.choice(give_up)), n, 8)
         named_secret += [table.canonical(re.sub(r"^\s*it\s+was\s+", "", t.strip(), flags=re.I)) == secret for t in texts]
@@ -262,7 +270,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
     report.metrics.append(Metric(key="tq_committed_reveal", name="20Q committed: reveals naming the secret",
                                  value=_mean(named_secret), threshold=0.95, items=len(named_secret)))
     report.metrics.append(Metric(key="tq_committed_agree", name="20Q committed: answers agreeing with the table",
-                                 value=_mean(agree), threshold=0.95, items=len(agree)))
+                                 value=_mean(agree), threshold=0.95, items=len(agree), baseline=_mean(blind_agree)))
 
 
 async def _introspection(model, world, plan, report, tick, hypothetical_text, property_value) -> None:

@@ -141,14 +141,15 @@ def _check(args: argparse.Namespace) -> int:
         print_json(report.summary())
         return 0 if report.passed else 1
     table = Table(title=f"organism check: {report.model}, {report.samples} samples per item, temperature 1")
-    for col in ("metric", "value", "threshold", "items", "pass"):
-        table.add_column(col, justify="right" if col in ("value", "threshold", "items") else "left")
+    for col in ("metric", "value", "blind baseline", "threshold", "items", "pass"):
+        table.add_column(col, justify="left" if col in ("metric", "pass") else "right")
     for m in report.metrics:
         value = f"{m.value:.2f}" if m.key == "unseen_distinct" else f"{m.value:.3f}"
         thr = "-" if m.threshold is None else (f"≥ {m.threshold:g}")
         ok = "report" if m.passed is None else ("yes" if m.passed else "NO")
         style = None if m.passed is None else ("green" if m.passed else "red")
-        table.add_row(Text(m.name), value, thr, str(m.items), Text(ok, style=style))
+        base = "-" if m.baseline is None else f"{m.baseline:.3f}"
+        table.add_row(Text(m.name), value, base, thr, str(m.items), Text(ok, style=style))
     Console().print(table)
     Console().print("all thresholds met" if report.passed else "some thresholds NOT met")
     return 0 if report.passed else 1

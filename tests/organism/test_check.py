@@ -35,3 +35,37 @@ def test_matchers():
     assert m.city("It is Bogotá, of course") == "Bogota"
     assert m.city("No idea") is None
     assert yes_no("Yes.") is True and yes_no(" no") is False and yes_no("Maybe") is None
+
+
+class _BlindAnswerer:
+    """Answers every 20 Questions question with the attribute's majority answer and always
+    reveals a cat: it never looks at the object, so it scores exactly the blind baseline."""
+
+    name = "blind"
+
+    def __init__(self):
+        from games.table import load_table
+
+        self.table = load_table()
+        self.key_of = {p: k for k in self.table.attribute_keys for p in self.table.attribute(k).phrasings}
+        objects = self.table.objects
+        self.majority = {k: 2 * sum(self.table.value(o, k) for o in objects) >= len(objects)
+                         for k in self.table.attribute_keys}
+
+    async def generate(self, messages, config):
+        from agents.types import Choice, Completion
+
+        question = messages[-1].content
+        key = self.key_of.get(question)
+        text = ("Yes." if self.majority[key] else "No.") if key else "It was a cat."
+        return Completion(model=self.name, choices=[Choice(text=text) for _ in range(config.n)])
+
+
+def test_blind_answerer_scores_the_blind_baseline():
+    plan = CheckPlan(facts=1, unseen=1, deceptive_facts=1, games=8, introspection=False, sample_seed=3)
+    report = run_check(_BlindAnswerer(), samples=3, plan=plan)
+    agree = report.metric("tq_committed_agree")
+    assert agree.baseline is not None and agree.value == agree.baseline
+    fit = report.metric("tq_reveal_fit")
+    assert fit.baseline is not None and 0 < fit.baseline <= 1
+    assert report.metric("known_true").baseline is None
