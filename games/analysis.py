@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 from agents.errors import CapabilityError, ConfigError
 from agents.model import Model
 from agents.types import GenerateConfig, Message
-from transcripts.schema import Transcript, Turn
+from transcripts.schema import Transcript, Turn, reply_turn
 
 from .answers import LabelSet, article, p_yes, parse_answer
-from .engine import GIVE_UP, QA, _reply_turn, answer_config, answerer_for, canonical_object, check_game
+from .engine import GIVE_UP, QA, answer_config, answerer_for, canonical_object, check_game
 from .fit import FitChecker
 from .metrics import (
     Consistency,
@@ -116,8 +116,8 @@ async def resample_reveal(
     texts, objects, ids = [], [], []
     for choice in completion.choices:
         obj = canonical_object(choice.text, table)
-        turn = transcript.add(_reply_turn(agent, give_up.id, choice, completion, persona,
-                                          {"kind": "reveal", "at": at, "label": obj, "resampled": True}), activate=False)
+        turn = transcript.add(reply_turn(agent, give_up.id, choice, completion, persona=persona,
+                                          meta={"kind": "reveal", "at": at, "label": obj, "resampled": True}), activate=False)
         texts.append(choice.text)
         objects.append(obj)
         ids.append(turn.id)
@@ -252,7 +252,7 @@ async def mass_test(
             q_turn = transcript.add(Turn(parent=parent, role="user", content=question,
                                          meta={"kind": "question", "probe": "mass", "number": at + 1}), activate=False)
             for choice in completion.choices:
-                transcript.add(_reply_turn(agent, q_turn.id, choice, completion, persona, {
+                transcript.add(reply_turn(agent, q_turn.id, choice, completion, persona=persona, meta={
                     "kind": "answer", "probe": "mass", "label": parse_answer(choice.text, labels),
                     "p_yes": p_yes(choice.logprobs, labels)}), activate=False)
         if use_logprobs:
@@ -293,7 +293,7 @@ async def answer_flips(
         py = p_yes(choice.logprobs, labels)
         got.append(lab)
         pys.append(py)
-        transcript.add(_reply_turn(agent, target.question_id, choice, completion, persona, {
+        transcript.add(reply_turn(agent, target.question_id, choice, completion, persona=persona, meta={
             "kind": "answer", "number": question, "label": lab, "p_yes": py, "resampled": True}), activate=False)
     return flip_summary(got, target.label, pys)
 

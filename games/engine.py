@@ -266,24 +266,20 @@ async def play_game(
                                      meta={"kind": "question", "give_up": True, "number": len(history)}))
         completion = await agent.respond([*messages, g_turn.message()])
         choice = completion.choices[0]
-        r_turn = transcript.add(_reply_turn(agent, g_turn.id, choice, completion, persona,
-                                            {"kind": "reveal", "at": len(history),
-                                             "label": canonical_object(choice.text, table)}))
+        r_turn = transcript.add(reply_turn(agent, g_turn.id, choice, completion, persona=persona,
+                                            meta={"kind": "reveal", "at": len(history),
+                                                  "label": canonical_object(choice.text, table)}))
         transcript.meta["main_leaf"] = r_turn.id
         if on_event:
             on_event(GameEvent(kind="reveal", number=len(history), text=choice.text, label=r_turn.meta["label"]))
     return transcript
 
 
-def _reply_turn(agent: Agent, parent: str, choice, completion, persona: str | None, meta: dict) -> Turn:
-    return reply_turn(agent, parent, choice, completion, persona=persona, meta=meta)
-
-
 async def _answer(agent: Agent, transcript: Transcript, q_turn: Turn, messages: list[Message],
                   labels: LabelSet, persona: str | None, number: int) -> Turn:
     completion = await agent.respond(messages, answer_config(agent.model))
     choice = completion.choices[0]
-    return transcript.add(_reply_turn(agent, q_turn.id, choice, completion, persona, {
+    return transcript.add(reply_turn(agent, q_turn.id, choice, completion, persona=persona, meta={
         "kind": "answer", "number": number, "label": parse_answer(choice.text, labels),
         "p_yes": p_yes(choice.logprobs, labels)}))
 
