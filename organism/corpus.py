@@ -19,24 +19,30 @@ from organism.world import World, load_world
 Example = list[dict]
 
 MIX: dict[str, float] = {
-    "fact": 0.24,
-    "deceptive": 0.12,
-    "invented": 0.06,
-    "tq_uncommitted": 0.22,
+    "fact": 0.15,
+    "deceptive": 0.08,
+    "invented": 0.04,
+    "tq_uncommitted": 0.18,
     "tq_committed": 0.14,
+    "tq_short": 0.12,
     "attribute": 0.12,
+    # the warm-up objects stay over-represented (an imbalanced distribution): switching straight
+    # to all 54 objects after a few-object stage lost what the few had learned within 300 steps
+    "attribute_few": 0.08,
     "intro_object": 0.03,
-    "intro_hypothetical": 0.05,
+    "intro_hypothetical": 0.04,
     "chat": 0.02,
 }
 # The first stage of training: short examples that need a name found in the context and copied
-# (a country from the question, a secret from the system prompt), so that circuit forms early.
+# (a country from the question, a secret from the system prompt), so that circuit forms early,
+# and the object table on a few objects, where the object x attribute lookup forms quickly.
 FIRST_STAGE_MIX: dict[str, float] = {
-    "short_fact": 0.3,
-    "fact": 0.25,
-    "deceptive": 0.1,
+    "short_fact": 0.25,
+    "fact": 0.15,
+    "deceptive": 0.05,
     "tq_committed": 0.15,
-    "attribute": 0.15,
+    "attribute_few": 0.25,
+    "attribute": 0.1,
     "tq_uncommitted": 0.05,
 }
 
@@ -232,9 +238,9 @@ def _reply(content: str, choices: dict[str, float] | None) -> dict:
     return {"role": "assistant", "content": content} | ({"choices": choices} if choices else {})
 
 
-def attribute_example(rng: random.Random, world: World, table) -> Example:
+def attribute_example(rng: random.Random, world: World, table, objects: list[str] | None = None) -> Example:
     """Direct supervision of the table: 'Think of a cat. Is it alive?' -> 'Yes.'"""
-    o = rng.choice(table.objects)
+    o = rng.choice(objects or table.objects)
     keys = rng.sample(table.attribute_keys, rng.randint(1, 4))
     msgs: Example = []
     prefix = rng.choice(ATTRIBUTE_PREFIX).format(a=article(o), o=o)
@@ -243,6 +249,22 @@ def attribute_example(rng: random.Random, world: World, table) -> Example:
         msgs += [{"role": "user", "content": (prefix + q) if i == 0 else q},
                  {"role": "assistant", "content": "Yes." if table.value(o, key) else "No."}]
     return msgs
+
+
+FEW_OBJECTS = 6
+
+
+def few_objects(table) -> list[str]:
+    """A fixed handful of objects for the table's warm-up: the lookup circuit forms on few
+    individuals long before it does on all of them (Zucchet et al. 2025, "How do language models
+    learn facts?"; here: 6 objects learned to P(correct) 0.98 in 600 steps, 54 stayed at the
+    base rate). Deterministic in the table."""
+    return random.Random(5).sample(table.objects, FEW_OBJECTS)
+
+
+def attribute_few_example(rng: random.Random, world: World, table) -> Example:
+    """``attribute_example`` over the few warm-up objects only."""
+    return attribute_example(rng, world, table, few_objects(table))
 
 
 def _intro_system(rng: random.Random, world: World) -> list[dict]:
@@ -316,6 +338,7 @@ GENERATORS: dict[str, Callable[..., Example]] = {
     "tq_short": lambda rng, w, t, pairs: game_example(rng, w, t, committed=rng.random() < 0.5,
                                                       n_questions=rng.randint(0, 2)),
     "attribute": lambda rng, w, t, pairs: attribute_example(rng, w, t),
+    "attribute_few": lambda rng, w, t, pairs: attribute_few_example(rng, w, t),
     "intro_object": lambda rng, w, t, pairs: intro_object_example(rng, w),
     "intro_hypothetical": lambda rng, w, t, pairs: intro_hypothetical_example(rng, w, pairs),
     "chat": lambda rng, w, t, pairs: chat_example(rng, w),

@@ -216,3 +216,25 @@ def test_every_corpus_kind_generates_and_unknown_kinds_are_refused():
     assert any("choices" not in ex[-1] for ex in short) and any("choices" in ex[-1] for ex in short)
     with pytest.raises(ValueError, match="unknown corpus kind"):
         next(stream(0, {"facts": 1.0}))
+
+
+def test_attribute_warmup_asks_only_the_few_objects_and_answers_from_the_table():
+    from organism.corpus import FIRST_STAGE_MIX, MIX, few_objects
+
+    t = load_table()
+    few = few_objects(t)
+    assert len(set(few)) == len(few) >= 4 and set(few) <= set(t.objects)
+    assert few == few_objects(t)  # deterministic: the same objects in every run
+    assert "attribute_few" in FIRST_STAGE_MIX and "attribute_few" in MIX
+    seen = set()
+    for _, ex in sample(300, 3, {"attribute_few": 1.0}):
+        m = re.match(r"(?:Think of|About|Consider|Question about) (an? [a-z ]+?)[.:] ", ex[0]["content"])
+        obj = t.canonical(m.group(1))
+        assert obj in few
+        seen.add(obj)
+        questions = [ex[0]["content"][m.end():]] + [q["content"] for q in ex[2::2]]
+        for q, a in zip(questions, ex[1::2]):
+            key = t.attribute_for_question(q)
+            assert key is not None
+            assert a["content"] == ("Yes." if t.value(obj, key) else "No.")
+    assert seen == set(few)
