@@ -1,18 +1,20 @@
 """`organism.check` on the shipped weights, through the same `get_model("organism")` path as users.
 
 The shipped weights meet the thresholds for facts, planted beliefs, unseen entities, deceptive
-personas and uncommitted answer consistency; this test asserts those on a smaller seeded sample.
-The 20 Questions reveal thresholds (reveals that fit, spread, name the secret; committed agreement)
-are not met yet (issue 3 is open; `improv organism check` reports them and exits 1), so here they
-are only required to be measured.
+personas, uncommitted answer consistency and committed 20 Questions (reveals naming the secret,
+answers agreeing with the table); this test asserts those on a smaller seeded sample. The
+uncommitted reveal thresholds (reveals that fit every earlier answer, spread) are not met yet
+(issue 3 is open; `improv organism check` reports them and exits 1), so here they are only
+required to be measured.
 """
 
 from agents.registry import get_model
 from organism.check import CheckPlan, CityMatcher, run_check, yes_no
 from organism.world import load_world
 
-MET = {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "tq_consistent_turns"}
-NOT_YET = {"tq_reveal_fit", "tq_reveal_spread", "tq_committed_reveal", "tq_committed_agree"}
+MET = {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "tq_consistent_turns",
+       "tq_committed_reveal", "tq_committed_agree"}
+NOT_YET = {"tq_reveal_fit", "tq_reveal_spread"}
 
 
 def test_shipped_weights_meet_the_fact_and_persona_thresholds():
