@@ -32,8 +32,8 @@ def subset(manifest) -> list[Case]:
     for p in manifest["personas"]:
         keys[p["kind"]].append((p["key"], p["trained"]))
     # a second *trained* deceptive wording: how far lying generalises to held-out wordings is a
-    # reported figure, not a threshold (0.53 on the session-4 weights, whose held-out liar scatters
-    # and is rightly read as confabulation); the benchmark measures it
+    # reported figure, not a threshold (0.53 on the shipped weights, whose held-out liar scatters
+    # and is rightly read as confabulation); benchmarks/falsehood_cases.py measures it
     other_deceptive = next(k for k, trained in keys["deceptive"] if trained and k != "trickster")
     heldout_truthful = next(k for k, trained in keys["truthful"] if not trained)
     g = sorted(planted)
