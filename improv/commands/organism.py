@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--mix", default=None, metavar="KIND=W,...",
                    help="corpus mix after the first stage, e.g. fact=0.2,tq_committed=0.3 (default: organism.corpus.MIX)")
+    p.add_argument("--soft-weight", type=float, default=1.0,
+                   help="weight of replies with a known distribution (20 Questions answers and reveals) in the loss")
     p.add_argument("--threads", type=int, default=2,
                    help="torch threads (default 2; use 1 when other work shares a 2-core machine, where 2 ran 3-4x slower)")
     p.add_argument("--bf16", action="store_true",
@@ -171,11 +173,13 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--steps: must be at least 1")
     if args.minutes is not None and args.minutes <= 0:
         raise ConfigError("--minutes: must be positive")
+    if args.soft_weight <= 0:
+        raise ConfigError("--soft-weight: must be positive")
     mix = _parse_mix(args.mix) if args.mix else None
     minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
     cfg = TrainConfig(out=args.out or str(MODEL_DIR), steps=args.steps, minutes=minutes, resume=args.resume,
                       seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads), corpus_mix=mix,
-                      bf16=args.bf16, warmup=min(150, max(1, (args.steps or 10**6) // 10)))
+                      bf16=args.bf16, soft_weight=args.soft_weight, warmup=min(150, max(1, (args.steps or 10**6) // 10)))
     console = Console(stderr=True)
     if args.json or not console.is_terminal:
         last = [0.0]

@@ -22,6 +22,7 @@ def test_bad_numbers_exit_2(capsys):
     assert main(["organism", "check", "--samples", "1"]) == 2
     assert main(["organism", "train", "--steps", "0"]) == 2
     assert main(["organism", "train", "--minutes", "-1"]) == 2
+    assert main(["organism", "train", "--steps", "1", "--soft-weight", "0"]) == 2
     for bad in ("fact", "facts=1", "fact=x", "fact=-1", "fact=0"):
         assert main(["organism", "train", "--steps", "1", "--mix", bad]) == 2
         err = capsys.readouterr().err
@@ -40,8 +41,9 @@ def test_train_cli_tiny_steps(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(tr, "TrainConfig", patched)
     out = tmp_path / "m"
     assert main(["organism", "train", "--steps", "2", "--batch-size", "2", "--out", str(out), "--json",
-                 "--mix", "fact=0.5,tq_committed=0.5"]) == 0
+                 "--mix", "fact=0.5,tq_committed=0.5", "--soft-weight", "10"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["steps"] == 2 and (out / "model.safetensors").exists()
     config = json.loads((out / "training.json").read_text())["config"]
     assert config["corpus_mix"] == {"fact": 0.5, "tq_committed": 0.5}
+    assert config["soft_weight"] == 10.0

@@ -117,3 +117,28 @@ def test_batch_loss_matches_transformers_without_soft_targets_and_counts_them():
     assert soft2[4] == 1
     with torch.no_grad():
         assert abs(float(batch_loss(model, ids2, lab2, att2, soft2)) - float(ours)) < 1e-5
+
+
+def test_soft_weight_scales_only_the_positions_with_a_known_distribution():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from organism.train import _collate, _encode_example, batch_loss
+
+    tok, special = _tok_special()
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
+    ex = [{"role": "user", "content": "Is it alive?"},
+          {"role": "assistant", "content": "Yes.", "choices": {"Yes.": 3.0, "No.": 1.0}}]
+    ids, lab, att, soft = _collate([_encode_example(tok, ex, special)], tok.pad_token_id)
+    n_hard, n_soft = int((lab[:, 1:] != -100).sum()), soft[4]
+    assert n_soft == 1 and n_hard >= 1
+    with torch.no_grad():
+        logp = model(input_ids=ids, attention_mask=att).logits[:, :-1].float().log_softmax(-1)
+        rows, cols, toks, probs, _ = soft
+        soft_ce = float(-(probs * logp[rows, cols - 1, toks]).sum())
+        one, four = (float(batch_loss(model, ids, lab, att, soft, w)) for w in (1.0, 4.0))
+    # (hard + w * soft) / (n_hard + n_soft): raising w by 3 adds 3 * soft / n to the mean
+    assert abs((four - one) - 3 * soft_ce / (n_hard + n_soft)) < 1e-5
+    assert soft_ce > 0
