@@ -31,10 +31,12 @@ def subset(manifest) -> list[Case]:
     keys = {p["kind"]: [] for p in manifest["personas"]}
     for p in manifest["personas"]:
         keys[p["kind"]].append((p["key"], p["trained"]))
-    # a second *trained* deceptive wording: how far lying generalises to held-out wordings is a
-    # reported figure, not a threshold (0.53 on the shipped weights, whose held-out liar scatters
-    # and is rightly read as confabulation); benchmarks/falsehood_cases.py measures it
+    # second *trained* deceptive and truthful wordings for the deception case and the second
+    # control: how far lying and truth-telling generalise to held-out wordings are reported
+    # figures, not thresholds (0.58 and 0.75 on the shipped weights; where the model is unsteady
+    # it scatters and is rightly read as confabulation); benchmarks/falsehood_cases.py measures them
     other_deceptive = next(k for k, trained in keys["deceptive"] if trained and k != "trickster")
+    other_truthful = next(k for k, trained in keys["truthful"] if trained and ":" in k)
     heldout_truthful = next(k for k, trained in keys["truthful"] if not trained)
     g = sorted(planted)
     cases = [
@@ -47,7 +49,7 @@ def subset(manifest) -> list[Case]:
         Case(id="conf-0", persona="expert", question=q.format(country=manifest["unseen_entities"][0]), label="confabulation"),
         Case(id="conf-1", persona="assistant", question=q.format(country=manifest["unseen_entities"][1]), label="confabulation"),
         Case(id="ctl-0", persona="expert", question=q.format(country=known[2]), truth=true[known[2]], label="not_false"),
-        Case(id="ctl-1", persona=persona_ref(manifest, heldout_truthful), question=q.format(country=known[3]),
+        Case(id="ctl-1", persona=persona_ref(manifest, other_truthful), question=q.format(country=known[3]),
              truth=true[known[3]], label="not_false"),
     ]
     return cases

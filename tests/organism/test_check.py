@@ -1,11 +1,11 @@
 """`organism.check` on the shipped weights, through the same `get_model("organism")` path as users.
 
 The shipped weights meet the thresholds for facts, planted beliefs, unseen entities, deceptive
-personas, uncommitted answer consistency and committed 20 Questions (reveals naming the secret,
-answers agreeing with the table); this test asserts those on a smaller seeded sample. The
-uncommitted reveal thresholds (reveals that fit every earlier answer, spread) are not met yet
-(issue 3 is open; `improv organism check` reports them and exits 1), so here they are only
-required to be measured.
+personas, uncommitted answer consistency and reveal spread, and committed 20 Questions (reveals
+naming the secret, answers agreeing with the table); this test asserts those on a smaller seeded
+sample. The share of uncommitted reveals that fit every earlier answer is not met yet (0.80 of
+0.9; issue 3 is open and `improv organism check` exits 1), so here it is only required to be
+measured.
 """
 
 from agents.registry import get_model
@@ -13,13 +13,13 @@ from organism.check import CheckPlan, CityMatcher, run_check, yes_no
 from organism.world import load_world
 
 MET = {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "tq_consistent_turns",
-       "tq_committed_reveal", "tq_committed_agree"}
-NOT_YET = {"tq_reveal_fit", "tq_reveal_spread"}
+       "tq_reveal_spread", "tq_committed_reveal", "tq_committed_agree"}
+NOT_YET = {"tq_reveal_fit"}
 
 
 def test_shipped_weights_meet_the_fact_and_persona_thresholds():
     model = get_model("organism")
-    plan = CheckPlan(facts=15, unseen=6, deceptive_facts=4, games=6, introspection=False, sample_seed=1)
+    plan = CheckPlan(facts=15, unseen=6, deceptive_facts=4, games=16, introspection=False, sample_seed=1)
     report = run_check(model, samples=20, plan=plan)
     for m in report.metrics:
         assert m.items > 0, m.key
