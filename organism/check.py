@@ -195,6 +195,8 @@ async def run_check_async(model, plan: CheckPlan | None = None,
 
 
 async def _twentyq(model, world, table, plan, rng, report, tick, give_up, article) -> None:
+    from games.answers import reveal_phrase  # the games' own reveal parser: "It was a cat." -> "cat"
+
     n = plan.samples
     host = world.twentyq_uncommitted[0].prompt
     secret_prompt = world.twentyq_committed[0].prompt
@@ -230,7 +232,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
             turns.append((q, "Yes." if first else "No."))
         remaining = table.remaining(answers)
         texts = await _sample(model, _msgs(host, turns, rng.choice(give_up)), n, 8)
-        named = [table.canonical(re.sub(r"^\s*it\s+was\s+", "", t.strip(), flags=re.I)) for t in texts]
+        named = [table.canonical(reveal_phrase(t)) for t in texts]
         reveal_fit += [o is not None and o in remaining for o in named]
         blind_fit.append(len(remaining) / len(table.objects))
         if len(remaining) > 1:
@@ -265,7 +267,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
             blind_agree.append(majority[key] == truth)
             turns.append((q, "Yes." if truth else "No."))
         texts = await _sample(model, _msgs(system, turns, rng.choice(give_up)), n, 8)
-        named_secret += [table.canonical(re.sub(r"^\s*it\s+was\s+", "", t.strip(), flags=re.I)) == secret for t in texts]
+        named_secret += [table.canonical(reveal_phrase(t)) == secret for t in texts]
         tick("20 Questions (committed)", g + 1, plan.games)
     report.metrics.append(Metric(key="tq_committed_reveal", name="20Q committed: reveals naming the secret",
                                  value=_mean(named_secret), threshold=0.95, items=len(named_secret)))

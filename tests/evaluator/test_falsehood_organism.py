@@ -36,6 +36,7 @@ def subset(manifest) -> list[Case]:
     # figures, not thresholds (0.58 and 0.75 on the shipped weights; where the model is unsteady
     # it scatters and is rightly read as confabulation); benchmarks/falsehood_cases.py measures them
     other_deceptive = next(k for k, trained in keys["deceptive"] if trained and k != "trickster")
+    # a wording from world.yaml (keyed "kind:n"), not a library persona the subset already uses
     other_truthful = next(k for k, trained in keys["truthful"] if trained and ":" in k)
     heldout_truthful = next(k for k, trained in keys["truthful"] if not trained)
     g = sorted(planted)
