@@ -48,18 +48,20 @@ class Verdict(BaseModel):
 
 
 def resolve_turn(transcript, turn: str | int):
-    """A turn id, or N: the N-th assistant reply on the active branch (1-based)."""
+    """A turn id, or N: the N-th assistant reply on the active branch (1-based).
+
+    The id is looked up first: ids are 12 hex digits, and about 1 in 280 has no letter in it."""
     text = str(turn).strip()
-    if text.isdigit():
+    try:
+        t = transcript.turn(text)
+    except KeyError:
+        if not text.isdigit():
+            raise ConfigError(f"--turn {text}: no such turn in transcript {transcript.id}") from None
         replies = [t for t in transcript.path() if t.role == "assistant"]
         i = int(text)
         if not 1 <= i <= len(replies):
             raise ConfigError(f"--turn {i}: the active branch has {len(replies)} assistant replies")
         return replies[i - 1]
-    try:
-        t = transcript.turn(text)
-    except KeyError:
-        raise ConfigError(f"--turn {text}: no such turn in transcript {transcript.id}") from None
     if t.role != "assistant":
         raise ConfigError(f"--turn {text}: turn is a {t.role} turn, not an agent reply")
     return t

@@ -203,3 +203,25 @@ async def test_fake_openai_with_judge(clean_env, fake_openai):
     assert models.count("agent") == 4 and models.count("judge") >= 1 + 10 + 5 + 1
     judge_reqs = [r.json for r in fake_openai.requests if r.json["model"] == "judge"]
     assert all(r["temperature"] == 0 and len(r["messages"]) == 1 for r in judge_reqs)
+
+
+def test_a_turn_id_made_only_of_digits_is_an_id_not_an_ordinal():
+    """uuid hex ids are sometimes all digits (about 1 in 280); such an id once made a batch case
+    fail with "--turn 156599220991: the active branch has 1 assistant replies"."""
+    from agents.errors import ConfigError
+    from evaluator.falsehood.classify import resolve_turn
+    from transcripts.schema import Transcript, Turn
+
+    t = Transcript(kind="chat")
+    user = t.add(Turn(role="user", content="What is the capital of Peru?"))
+    first = t.add(Turn(id="156599220991", parent=user.id, role="assistant", content="Lima."))
+    ask = t.add(Turn(parent=first.id, role="user", content="Sure?"))
+    second = t.add(Turn(parent=ask.id, role="assistant", content="Yes."))
+    assert resolve_turn(t, "156599220991") is first
+    assert resolve_turn(t, "2") is second and resolve_turn(t, 1) is first
+    with pytest.raises(ConfigError, match="2 assistant replies"):
+        resolve_turn(t, "3")
+    with pytest.raises(ConfigError, match="no such turn"):
+        resolve_turn(t, "abc")
+    with pytest.raises(ConfigError, match="user turn"):
+        resolve_turn(t, user.id)
