@@ -1,11 +1,11 @@
 """`organism.check` on the shipped weights, through the same `get_model("organism")` path as users.
 
-The shipped weights meet the thresholds for facts, planted beliefs, unseen entities, deceptive
-personas, uncommitted answer consistency and reveal spread, and committed 20 Questions (reveals
-naming the secret, answers agreeing with the table); this test asserts those on a smaller seeded
-sample. The share of uncommitted reveals that fit every earlier answer is not met yet (0.80 of
-0.9; issue 3 is open and `improv organism check` exits 1), so here it is only required to be
-measured.
+The shipped weights meet every threshold of issue 3: facts, planted beliefs, unseen entities,
+deceptive personas, uncommitted 20 Questions (answers consistent with some object, reveals that
+fit every earlier answer and spread over several of the possible objects) and committed 20
+Questions (reveals naming the secret, answers agreeing with the table). This test asserts them
+all on a smaller seeded sample
+(fewer facts and personas; as many games).
 """
 
 from agents.registry import get_model
@@ -13,21 +13,24 @@ from organism.check import CheckPlan, CityMatcher, run_check, yes_no
 from organism.world import load_world
 
 MET = {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "tq_consistent_turns",
-       "tq_reveal_spread", "tq_committed_reveal", "tq_committed_agree"}
-NOT_YET = {"tq_reveal_fit"}
+       "tq_reveal_fit", "tq_reveal_spread", "tq_committed_reveal", "tq_committed_agree"}
 
 
-def test_shipped_weights_meet_the_fact_and_persona_thresholds():
+def test_shipped_weights_meet_every_threshold():
     model = get_model("organism")
-    plan = CheckPlan(facts=15, unseen=6, deceptive_facts=4, games=16, introspection=False, sample_seed=1)
+    # 30 games, as many as the full check: the model's own first answer continues each game, and a
+    # game whose answers leave no object possible scores 0 on all 20 of its reveals, so on 16
+    # games (2 such) reveal fit read 0.863 against 0.95-0.98 on 30-40 (issue 3 note, session 6)
+    plan = CheckPlan(facts=15, unseen=6, deceptive_facts=4, games=30, introspection=False, sample_seed=1)
     report = run_check(model, samples=20, plan=plan)
     for m in report.metrics:
         assert m.items > 0, m.key
-    assert {m.key for m in report.metrics} >= MET | NOT_YET | {"deceptive_heldout"}
+    assert {m.key for m in report.metrics} >= MET | {"deceptive_heldout"}
     failed = [(m.key, round(m.value, 3), m.threshold) for m in report.metrics if m.key in MET and not m.passed]
     assert not failed, failed
-    gated = [m for m in report.metrics if m.passed is not None]
-    assert report.passed == all(m.passed for m in gated)
+    gated = {m.key for m in report.metrics if m.passed is not None}
+    assert gated == MET  # every thresholded metric is asserted here
+    assert report.passed
 
 
 def test_matchers():
