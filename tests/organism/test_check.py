@@ -4,8 +4,7 @@ The shipped weights meet every threshold of issue 3: facts, planted beliefs, uns
 deceptive personas, uncommitted 20 Questions (answers consistent with some object, reveals that
 fit every earlier answer and spread over several of the possible objects) and committed 20
 Questions (reveals naming the secret, answers agreeing with the table). This test asserts them
-all on a smaller seeded sample
-(fewer facts and personas; as many games).
+all on a smaller seeded sample (fewer facts and personas; as many games).
 """
 
 from agents.registry import get_model
@@ -20,7 +19,8 @@ def test_shipped_weights_meet_every_threshold():
     model = get_model("organism")
     # 30 games, as many as the full check: the model's own first answer continues each game, and a
     # game whose answers leave no object possible scores 0 on all 20 of its reveals, so on 16
-    # games (2 such) reveal fit read 0.863 against 0.95-0.98 on 30-40 (issue 3 note, session 6)
+    # games (2 such) reveal fit read 0.863; on these 30, 0.917; on 5 other seeds x 40 games,
+    # 0.96-0.98 (issue 3 note, session 6)
     plan = CheckPlan(facts=15, unseen=6, deceptive_facts=4, games=30, introspection=False, sample_seed=1)
     report = run_check(model, samples=20, plan=plan)
     for m in report.metrics:
