@@ -33,7 +33,7 @@ def subset(manifest) -> list[Case]:
         keys[p["kind"]].append((p["key"], p["trained"]))
     # second *trained* deceptive and truthful wordings for the deception case and the second
     # control: how far lying and truth-telling generalise to held-out wordings are reported
-    # figures, not thresholds (0.58 and 0.75 on the shipped weights; where the model is unsteady
+    # figures, not thresholds (0.585 and 0.705 on the shipped weights; where the model is unsteady
     # it scatters and is rightly read as confabulation); benchmarks/falsehood_cases.py measures them
     other_deceptive = next(k for k, trained in keys["deceptive"] if trained and k != "trickster")
     # a wording from world.yaml (keyed "kind:n"), not a library persona the subset already uses
