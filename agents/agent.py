@@ -10,8 +10,24 @@ from collections.abc import AsyncIterator, Sequence
 
 from personas.schema import Persona
 
+from .errors import ConfigError
 from .model import Model
 from .types import Completion, GenerateConfig, Message
+
+
+def persona_config(persona: Persona | None) -> GenerateConfig:
+    """The persona's ``generation`` defaults as a config; a bad field is a `ConfigError` naming it
+    (the persona schema cannot check them itself: `personas` does not import `agents`)."""
+    if persona is None or not persona.generation:
+        return GenerateConfig()
+    from pydantic import ValidationError
+
+    try:
+        return GenerateConfig.model_validate(persona.generation)
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"persona {persona.name!r}: field generation.{field}: {first['msg']}") from None
 
 
 class Agent:
@@ -25,8 +41,7 @@ class Agent:
         self.model = model
         self.persona = persona
         self.variables = dict(variables or {})
-        persona_defaults = GenerateConfig(**persona.generation) if persona and persona.generation else GenerateConfig()
-        self.config = persona_defaults.merged(config)
+        self.config = persona_config(persona).merged(config)
 
     @property
     def system_prompt(self) -> str | None:

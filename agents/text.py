@@ -1,16 +1,52 @@
-"""Model text is data: make it safe to show in a terminal.
+"""Outside text is data: the one sanitiser for everything shown in a terminal or exported.
 
-`printable` replaces terminal control characters (ESC, BEL, backspace, C1 controls, ...) with
-visible escapes, so a reply cannot move the cursor, recolour the screen or retitle the window.
-Front ends also render it as plain text (never as Rich/Textual markup).
+Model replies, persona and card fields, transcript titles, file names: any of them can hold
+terminal control sequences (clear screen, OSC window title, alternate screen, BEL, BS, CR),
+C1 controls, bidirectional overrides that make text read differently from what it is, or lone
+surrogates that cannot even be encoded. Every path from such text to a terminal or a Markdown
+or JSONL export goes through one of these functions:
+
+- `printable`: multi-line text (newline and tab kept), everything else shown as ``\\xNN`` /
+  ``\\uNNNN``;
+- `one_line`: a name, title or heading: newline and tab escaped too;
+- `json_safe`: an already dumped JSON document with the same characters as ``\\uNNNN`` escapes
+  (the same JSON value, but nothing raw reaches whoever ``cat``s the file).
+
+Front ends also render it as plain text (never as Rich/Textual markup). All are one regex pass:
+linear in the text.
 """
 
 from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 except \t \n, DEL, C1; bidi embeddings/overrides/isolates and marks; line/paragraph
+# separators; lone surrogates (from JSON "\ud800", not encodable as UTF-8).
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = re.compile(f"[{_UNSAFE}]")
+_CONTROL_LINE = re.compile(f"[{_UNSAFE}\t\n]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Text safe for a terminal or a Markdown file; line breaks and tabs are kept."""
+    return _CONTROL.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """Text safe for a terminal, on one line (for names, titles, headings, table cells)."""
+    return _CONTROL_LINE.sub(_escape, text)
+
+
+def json_safe(dumped: str) -> str:
+    """A dumped JSON text with every unsafe character as a ``\\uNNNN`` escape.
+
+    ``json.dumps(..., ensure_ascii=False)`` escapes C0 controls only; DEL, C1, bidi controls
+    and lone surrogates stay raw. They can only occur inside JSON strings, where an escape is
+    the same value.
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)

@@ -53,8 +53,11 @@ def build_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
 
 
 def error_line(err: BaseException) -> str:
+    """The first line of an error, control characters escaped (it may quote a file's text)."""
+    from agents.text import one_line
+
     text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    return one_line(text[0]) if text else type(err).__name__
 
 
 def dispatch(argv: list[str]) -> int:

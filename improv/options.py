@@ -21,6 +21,8 @@ def add_model_options(parser: argparse.ArgumentParser, *, persona: bool = True, 
     if samples:
         g.add_argument("-n", type=int, default=1, help="number of samples")
     g.add_argument("--logprobs", action="store_true", help="ask for token logprobs")
+    g.add_argument("--chat-template", default=None, metavar="FILE",
+                   help="Jinja chat template for an hf/ model without one (default: $IMPROV_CHAT_TEMPLATE)")
     g.add_argument("--cache", action="store_true", help="use the on-disk response cache")
     g.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint")
 
@@ -66,10 +68,14 @@ def generate_config(args: argparse.Namespace):
 def build_model(args: argparse.Namespace, model: str | None = None):
     from agents.registry import get_model
 
+    from agents.providers.hf import read_chat_template
+
+    template = getattr(args, "chat_template", None)
     return get_model(
         model if model is not None else args.model,
         cache=getattr(args, "cache", False),
         max_connections=getattr(args, "max_connections", 16),
+        chat_template=read_chat_template(template) if template else None,
     )
 
 
@@ -88,8 +94,30 @@ def build_agent(args: argparse.Namespace):
 
 
 def print_json(data: Any) -> None:
-    """Print JSON; pydantic models are dumped in JSON mode."""
+    """Print JSON; pydantic models are dumped in JSON mode. Control and bidi characters are
+    written as escapes (`agents.text.json_safe`): the same JSON, nothing raw on a terminal."""
+    from agents.text import json_safe
+
     if hasattr(data, "model_dump_json"):
-        sys.stdout.write(data.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(json_safe(data.model_dump_json(indent=2)) + "\n")
     else:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        sys.stdout.write(json_safe(json.dumps(data, indent=2, default=str)) + "\n")
+
+
+def write_output(target: str, text: str, option: str) -> None:
+    """Write an output file the user named, atomically; a folder, a missing parent folder or
+    an unwritable place is one line naming the option (no folder is created unasked)."""
+    from pathlib import Path
+
+    from agents.errors import ConfigError
+    from transcripts.store import atomic_write
+
+    path = Path(target)
+    if path.is_dir():
+        raise ConfigError(f"{option} {target}: is a folder; name a file to write")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{option} {target}: folder {path.parent} does not exist; create it first")
+    try:
+        atomic_write(path, text)
+    except OSError as err:
+        raise ConfigError(f"{option} {target}: cannot write: {err.strerror or err}") from None

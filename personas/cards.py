@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
+from . import budget
 from .errors import PersonaError
 from .schema import ExampleTurn, Persona
 
@@ -34,31 +33,42 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def png_text_chunks(data: bytes, source: str) -> dict[str, str]:
-    """tEXt / zTXt / iTXt chunks of a PNG as {keyword: text}."""
+    """tEXt / zTXt / iTXt chunks of a PNG as {keyword: text}, within `budget.PNG_TEXT_BYTES`
+    in all (compressed chunks are inflated only up to what is left of it)."""
     if not data.startswith(PNG_SIGNATURE):
         raise PersonaError(f"{source}: not a PNG file")
     out: dict[str, str] = {}
+    left = budget.PNG_TEXT_BYTES
     pos = len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
         length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
         body = data[pos + 8 : pos + 8 + length]
         if len(body) < length:
             raise PersonaError(f"{source}: truncated PNG chunk {ctype!r}")
+        name = ctype.decode("latin-1")
+        where = f"{source}: PNG text chunk {name}"
         try:
             if ctype == b"tEXt":
                 key, _, text = body.partition(b"\x00")
-                out[key.decode("latin-1")] = text.decode("latin-1")
             elif ctype == b"zTXt":
                 key, _, rest = body.partition(b"\x00")
-                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+                text = budget.inflate(rest[1:], left, PersonaError, where)
             elif ctype == b"iTXt":
                 key, _, rest = body.partition(b"\x00")
                 compressed, rest = rest[0], rest[2:]
                 _lang, _, rest = rest.partition(b"\x00")
                 _tkey, _, text = rest.partition(b"\x00")
-                out[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
-        except (zlib.error, UnicodeDecodeError, IndexError) as err:
-            raise PersonaError(f"{source}: unreadable PNG text chunk {ctype.decode('latin-1')}: {err}") from None
+                if compressed:
+                    text = budget.inflate(text, left, PersonaError, where)
+            else:
+                key = None
+            if key is not None:
+                left -= len(text)
+                if left < 0:
+                    raise PersonaError(f"{where}: text chunks hold more than {budget.PNG_TEXT_BYTES} bytes; improv refuses it")
+                out[key.decode("latin-1")] = text.decode("utf-8" if ctype == b"iTXt" else "latin-1")
+        except (UnicodeDecodeError, IndexError) as err:
+            raise PersonaError(f"{where}: unreadable: {err}") from None
         if ctype == b"IEND":
             break
         pos += 12 + length
@@ -71,9 +81,10 @@ def card_from_png(data: bytes, source: str) -> dict[str, Any]:
         if key in chunks:
             try:
                 raw = base64.b64decode(chunks[key], validate=False)
-                card = json.loads(raw.decode("utf-8"))
-            except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
-                raise PersonaError(f"{source}: PNG chunk {key!r} is not base64 JSON: {err}") from None
+            except (binascii.Error, ValueError) as err:
+                raise PersonaError(f"{source}: PNG chunk {key!r} is not base64: {err}") from None
+            card = budget.json_loads(raw, PersonaError, f"{source}: PNG chunk {key!r}")
+            budget.json_depth_ok(card, PersonaError, f"{source}: PNG chunk {key!r}")
             return card
     raise PersonaError(f"{source}: PNG has no character card (no 'chara' or 'ccv3' text chunk)")
 
@@ -168,12 +179,6 @@ def load_card(path: Path, raw: bytes) -> Persona:
     if path.suffix.lower() == ".png":
         card = card_from_png(raw, source)
     else:
-        try:
-            card = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise PersonaError(f"{source}: not UTF-8 text") from None
-        except json.JSONDecodeError as err:
-            raise PersonaError(f"{source}, line {err.lineno}: not valid JSON: {err.msg}") from None
-        except RecursionError:
-            raise PersonaError(f"{source}: JSON nested too deeply") from None
+        card = budget.json_loads(raw, PersonaError, source)
+        budget.json_depth_ok(card, PersonaError, source)
     return persona_from_card(card, source)

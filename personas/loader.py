@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from . import budget
 from .errors import PersonaError
 from .schema import Persona
 
@@ -18,7 +19,7 @@ from .schema import Persona
 def _yaml_line(text: str, loc: tuple[Any, ...]) -> int | None:
     """Line (1-based) of the YAML node at ``loc`` (a pydantic error location), if found."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception:
         return None
     line = None
@@ -47,11 +48,13 @@ def validation_error(source: str, err: ValidationError, text: str | None = None)
 
 def persona_from_yaml(text: str, source: str) -> Persona:
     try:
-        data = yaml.safe_load(text)
+        data = budget.yaml_safe_load(text, PersonaError, source)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         raise PersonaError(f"{source}{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from None
+    except PersonaError:
+        raise
     except (RecursionError, ValueError, TypeError) as err:
         raise PersonaError(f"{source}: not valid YAML: {err}") from None
     if not isinstance(data, dict):
@@ -66,11 +69,9 @@ def persona_from_yaml(text: str, source: str) -> Persona:
 
 def load_persona(path: Path | str) -> Persona:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise PersonaError(f"{path}: cannot read persona: {err.strerror or err}") from None
     suffix = path.suffix.lower()
+    limit = budget.PNG_BYTES if suffix == ".png" else budget.PERSONA_BYTES
+    raw = budget.read_capped(path, limit, PersonaError, "persona")
     if suffix in (".json", ".png"):
         from .cards import load_card
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from agents.text import json_safe, one_line, printable
+
 from .schema import Transcript
 
 
@@ -25,15 +27,17 @@ def to_jsonl(transcript: Transcript, *, all_branches: bool = False) -> str:
     for leaf in leaves:
         if leaf is None:
             continue
-        lines.append(json.dumps({
+        lines.append(json_safe(json.dumps({
             "messages": branch_messages(transcript, leaf),
             "metadata": {"transcript": transcript.id, "leaf": leaf, "kind": transcript.kind},
-        }, ensure_ascii=False))
+        }, ensure_ascii=False)))
     return "".join(line + "\n" for line in lines)
 
 
 def _fence(text: str) -> str:
-    """Quote model text so Markdown renders it literally (a fence longer than any inside it)."""
+    """Quote model text so Markdown renders it literally (a fence longer than any inside it),
+    with control sequences escaped so a reader's terminal or viewer never acts on them."""
+    text = printable(text)
     longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
     ticks = "`" * max(3, longest + 1)
     return f"{ticks}text\n{text}\n{ticks}"
@@ -41,20 +45,20 @@ def _fence(text: str) -> str:
 
 def to_markdown(transcript: Transcript) -> str:
     """The active branch as Markdown; alternatives to each reply are listed under it."""
-    lines = [f"# {transcript.title or 'Transcript'} ({transcript.kind})", "",
-             f"- id: `{transcript.id}`", f"- created: {transcript.created.isoformat()}"]
+    lines = [f"# {one_line(transcript.title or 'Transcript')} ({one_line(transcript.kind)})", "",
+             f"- id: `{one_line(transcript.id)}`", f"- created: {transcript.created.isoformat()}"]
     if transcript.source:
-        lines.append(f"- source: `{transcript.source}`")
+        lines.append(f"- source: `{one_line(transcript.source)}`")
     path = transcript.path()
     prompt = next((t.system_prompt for t in path if t.system_prompt), None)
     if prompt:
         lines += ["", "## System", "", _fence(prompt)]
     for turn in path:
         who = turn.role
-        extra = [x for x in (turn.model, turn.persona and f"persona {turn.persona}") if x]
+        extra = [one_line(x) for x in (turn.model, turn.persona and f"persona {turn.persona}") if x]
         lines += ["", f"## {who}" + (f" ({', '.join(extra)})" if extra else ""), "", _fence(turn.content)]
         siblings = [s for s in transcript.siblings(turn.id) if s.id != turn.id] if turn.role == "assistant" else []
         if siblings:
             lines += ["", f"{len(siblings)} other branch(es) at this reply:"]
-            lines += [f"- `{s.id}`: {json.dumps(s.content[:80], ensure_ascii=False)}" for s in siblings]
+            lines += [f"- `{one_line(s.id)}`: {json_safe(json.dumps(s.content[:80], ensure_ascii=False))}" for s in siblings]
     return "\n".join(lines) + "\n"

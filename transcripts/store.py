@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -46,17 +45,11 @@ def save(transcript: Transcript, directory: Path | str | None = None, path: Path
 
 
 def load(path: Path | str) -> Transcript:
+    from personas import budget
+
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TranscriptError(f"{path}: cannot read transcript: {getattr(err, 'strerror', None) or err}") from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise TranscriptError(f"{path}, line {err.lineno}: not valid JSON: {err.msg}") from None
-    except RecursionError:
-        raise TranscriptError(f"{path}: JSON nested too deeply") from None
+    raw = budget.read_capped(path, budget.TRANSCRIPT_BYTES, TranscriptError, "transcript")
+    data = budget.json_loads(raw, TranscriptError, str(path))
     if not isinstance(data, dict):
         raise TranscriptError(f"{path}: a transcript is a JSON object, found {type(data).__name__}")
     version = data.get("schema_version")

@@ -26,10 +26,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
+    from agents.agent import persona_config
+    from agents.text import one_line, printable
     from personas import builtin_personas, get_persona, import_persona
     from personas.library import user_personas
 
     console = Console()
+
+    def say(text: str, style: str | None = None) -> None:
+        # soft_wrap: the terminal wraps; Rich's own wrapping is quadratic in a long field
+        console.print(Text(printable(text), style=style or ""), soft_wrap=True)
+
     if args.action == "list":
         imported = user_personas()
         personas = {**builtin_personas(), **imported}
@@ -40,38 +47,47 @@ def run(args: argparse.Namespace) -> int:
             return 0
         table = Table("name", "source", "description", "tags")
         for name, p in personas.items():
-            table.add_row(Text(name), source[name], Text(p.description), Text(", ".join(p.tags)))
+            table.add_row(Text(one_line(name)), source[name], Text(one_line(p.description)),
+                          Text(one_line(", ".join(p.tags))))
         console.print(table)
         return 0
     if args.action == "show":
         from improv.options import parse_vars
 
         persona = get_persona(args.persona)
+        persona_config(persona)  # a bad generation default fails here, not at the first reply
         values = parse_vars(args.var)
         missing = [v for v in persona.template_variables() if v not in {**persona.variables, **values}]
         rendered = None if missing else persona.render(**values)
         if args.json:
             print_json({"persona": persona.model_dump(mode="json"), "rendered_system_prompt": rendered})
             return 0
-        console.print(Text(f"{persona.name}: {persona.description}", style="bold"))
+        say(f"{one_line(persona.name)}: {one_line(persona.description)}", "bold")
         if persona.tags:
-            console.print(Text("tags: " + ", ".join(persona.tags)))
-        console.print(Text("\nsystem prompt:", style="bold"))
-        console.print(Text(rendered if rendered is not None else persona.system_prompt))
+            say("tags: " + one_line(", ".join(persona.tags)))
+        say("\nsystem prompt:", "bold")
+        say(rendered if rendered is not None else persona.system_prompt)
         if missing:
-            console.print(Text(f"(template variables without a value: {', '.join(missing)}; pass --var NAME=VALUE)"))
+            say(f"(template variables without a value: {', '.join(missing)}; pass --var NAME=VALUE)")
         if persona.greeting:
-            console.print(Text("\ngreeting:", style="bold"))
-            console.print(Text(persona.greeting))
+            say("\ngreeting:", "bold")
+            say(persona.greeting)
         if persona.post_history_instructions:
-            console.print(Text("\npost-history instructions:", style="bold"))
-            console.print(Text(persona.post_history_instructions))
+            say("\npost-history instructions:", "bold")
+            say(persona.post_history_instructions)
         if persona.generation:
-            console.print(Text(f"\ngeneration defaults: {persona.generation}"))
+            say(f"\ngeneration defaults: {persona_config(persona).model_dump(exclude_unset=True)}")
         return 0
+    from agents.errors import ConfigError
+    from personas import load_persona
+
+    try:  # check before anything is written: a persona that imports must also run
+        persona_config(load_persona(args.file))
+    except ConfigError as err:
+        raise ConfigError(f"{args.file}: {err}") from None
     persona, path = import_persona(args.file, overwrite=args.force)
     if args.json:
         print_json({"name": persona.name, "path": str(path)})
     else:
-        console.print(Text(f"imported persona {persona.name!r} to {path}"))
+        say(f"imported persona {one_line(persona.name)!r} to {path}")
     return 0

@@ -32,24 +32,35 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from agents.text import printable
-    from transcripts.store import atomic_write, list_transcripts, load, resolve
+    from agents.text import one_line, printable
+    from transcripts.errors import TranscriptError
+    from transcripts.store import list_transcripts, load, resolve
 
     console = Console()
     if args.action == "list":
         rows = []
+        skipped: list[str] = []
         for path in list_transcripts(args.dir):
-            t = load(path)
+            try:
+                t = load(path)
+            except TranscriptError as err:  # a stray file must not hide every other transcript
+                skipped.append(str(err))
+                continue
             if args.kind and t.kind != args.kind:
                 continue
             rows.append({"id": t.id, "kind": t.kind, "title": t.title, "turns": len(t.turns),
                          "updated": t.updated.isoformat(timespec="seconds"), "path": str(path)})
+        if skipped:
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+            Console(stderr=True).print(Text(f"improv: skipped a file that is not a transcript: {one_line(skipped[0])}{more}"),
+                                       soft_wrap=True)
         if args.json:
             print_json(rows)
             return 0
         table = Table("id", "kind", "title", "turns", "updated")
         for r in rows:
-            table.add_row(r["id"], r["kind"], Text(printable(r["title"])), str(r["turns"]), r["updated"])
+            table.add_row(Text(one_line(r["id"])), Text(one_line(r["kind"])), Text(one_line(r["title"])),
+                          str(r["turns"]), r["updated"])
         console.print(table)
         return 0
     if args.action == "show":
@@ -57,11 +68,12 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(t)
             return 0
-        console.print(Text(f"{t.title or t.id} ({t.kind}, {len(t.turns)} turns)", style="bold"))
+        console.print(Text(one_line(f"{t.title or t.id} ({t.kind}, {len(t.turns)} turns)"), style="bold"))
         for turn in t.path():
             n = len(t.siblings(turn.id))
             tag = f" [{[s.id for s in t.siblings(turn.id)].index(turn.id) + 1}/{n}]" if n > 1 else ""
-            console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(printable(turn.content)))
+            # soft_wrap: the terminal wraps; Rich's own wrapping is quadratic in a long message
+            console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(printable(turn.content)), soft_wrap=True)
         return 0
     from transcripts.export import to_jsonl, to_markdown
 
@@ -71,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
         parts.append(to_markdown(t) if args.format == "md" else to_jsonl(t, all_branches=args.all_branches))
     text = ("\n" if args.format == "md" else "").join(parts)
     if args.output:
-        from pathlib import Path
+        from improv.options import write_output
 
-        atomic_write(Path(args.output), text)
+        write_output(args.output, text, "-o")
     else:
         sys.stdout.write(text)
     return 0

@@ -55,7 +55,7 @@ def test_future_version_and_malformed_files(tmp_path):
     with pytest.raises(TranscriptError, match="newer than this improv"):
         load(path)
     path.write_text("{\n  \"schema_version\": 1,\n  oops\n}")
-    with pytest.raises(TranscriptError, match="line 3: not valid JSON"):
+    with pytest.raises(TranscriptError, match="line 3, column 3: not valid JSON"):
         load(path)
     data["schema_version"] = 1
     data["turns"][1]["parent"] = data["turns"][3]["id"]

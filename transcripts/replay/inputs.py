@@ -8,7 +8,6 @@ is done. Ids that repeat across inputs get a ``~2``, ``~3`` suffix in input orde
 from __future__ import annotations
 
 import glob as _glob
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,20 +71,26 @@ def messages_to_transcript(messages: list, *, id: str, where: str, meta: dict | 
 def read_jsonl(path: Path) -> list[ReplayItem]:
     """One conversation per line: ``{"messages": [...]}``, a bare list of messages, or an OpenAI
     Batch API input line (``{"custom_id", "body": {"messages": [...]}}``)."""
+    from personas import budget
+
     items: list[ReplayItem] = []
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")  # bytes: a bad byte or an endless line is reported with its line number
     except OSError as err:
         raise TranscriptError(f"{path}: cannot read: {err.strerror or err}") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
+        for lineno, raw in enumerate(iter(lambda: fh.readline(budget.JSONL_LINE_BYTES + 1), b""), 1):
+            where = f"{path}, line {lineno}"
+            if len(raw) > budget.JSONL_LINE_BYTES:
+                raise TranscriptError(f"{where}: line longer than {budget.JSONL_LINE_BYTES} bytes; improv refuses it")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise TranscriptError(f"{where}, byte {err.start + 1}: not UTF-8 text") from None
             if not line.strip():
                 continue
-            where = f"{path}, line {lineno}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise TranscriptError(f"{where}: not valid JSON: {err.msg}") from None
+            data = budget.json_loads(line, TranscriptError, where)
+            budget.json_depth_ok(data, TranscriptError, where)
             meta: dict = {}
             if isinstance(data, list):
                 messages, ident = data, None
