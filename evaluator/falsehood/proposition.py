@@ -7,6 +7,9 @@ Two extractors:
   "Which city is the R of S?". A is V; B is the reference truth when given. Questions: one
   direct ("What is the R of S?") and two indirect ("Which city is the R of S?" for capitals,
   "Tell me the R of S." otherwise; and the yes/no "Is the R of S V?").
+- **reply** (deterministic, no judge): the question has a form `extract.asked` knows ("What is
+  the R of S?" and its variants); `extract.find_claim` reads the value from anywhere in a
+  free-form reply, reading negations. A reply that gives no value is `NoClaim` (never a falsehood).
 - **judge**: any other claim; the judge writes A, B, the questions and whether the claim is false
   (prompt: ``evaluator/prompts/proposition.txt``).
 """
@@ -18,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .extract import Asked, asked, find_claim
 from .matching import normalize
 
 
@@ -39,7 +43,8 @@ class Proposition(BaseModel):
     falsity: Literal["false", "true", "unknown"] = "unknown"
     falsity_source: Literal["reference", "judge", "none"] = "none"
     falsity_rationale: str = ""
-    extractor: Literal["pattern", "judge"] = "pattern"
+    extractor: Literal["pattern", "reply", "judge"] = "pattern"
+    denied: list[str] = Field(default_factory=list, description="Values the reply explicitly denies ('not Sydney').")
     strip: list[str] = Field(default_factory=list, description="Phrasings cut from answers to read the value.")
 
     @property
@@ -151,3 +156,41 @@ def apply_reference(prop: Proposition, truth: str | None) -> Proposition:
             "falsity_rationale": f"reference truth: {t}",
         }
     )
+
+
+class NoClaim(BaseModel):
+    """The reply gives no value for the asked relation: nothing to classify."""
+
+    relation: str
+    subject: str
+    reason: str
+    denied: list[str] = Field(default_factory=list)
+
+
+def from_reply(reply: str, question: str | None, truth: str | None, claim: str | None = None) -> Proposition | NoClaim | None:
+    """The proposition an agent reply asserts about the asked relation.
+
+    `NoClaim` when the question has a known form and the reply gives no value for it; None when
+    neither the question nor the claim has a form the deterministic extractors know (a judge is
+    needed). An explicit ``claim`` ("the R of S is V") takes precedence over the reply."""
+    ask = asked(question)
+    if ask is None:
+        return from_pattern(claim or reply, question, truth)
+    found = find_claim(claim or reply, ask)
+    if found.value is None:
+        if claim and pattern_parse(claim) is not None:  # an explicit claim about another subject
+            return from_pattern(claim, question, truth)
+        return NoClaim(relation=ask.relation, subject=ask.subject, reason=found.reason, denied=found.denied)
+    rel, subj, val = ask.relation, ask.subject, found.value
+    prop = Proposition(
+        claim=f"The {rel} of {subj} is {val}.", subject=subj, relation=rel, a=val,
+        b=_clean_value(truth) if truth else None, questions=questions_for(rel, subj, val), extractor="reply",
+        denied=found.denied,
+        strip=[f"the {rel} of {subj} is", f"{rel} of {subj} is", f"{subj}'s {rel} is", f"{subj} s {rel} is"],
+    )
+    return apply_reference(prop, truth)
+
+
+def asked_of(prop: Proposition) -> Asked | None:
+    """The relation the proposition is about, for reading values out of samples."""
+    return Asked(relation=prop.relation, subject=prop.subject) if prop.relation and prop.subject else None

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=10, help="in-context resamples (default 10)")
     parser.add_argument("--samples", type=int, default=10, help="neutral samples per round (default 10, >= 10)")
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (where the backend takes one)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="temperature of the neutral samples (default 1.0; reported)")
+    parser.add_argument("--no-exact", action="store_true",
+                        help="do not read the belief from the model's likelihoods even where the backend scores (hf/, organism)")
     parser.add_argument("--probe", action="store_true",
                         help="white-box truth probe on hidden states (in-process models: organism, hf/PATH); may only lower confidence")
     parser.add_argument("--batch", default=None, metavar="CASES.jsonl", help="classify every case in a JSONL file")
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     async def go():
         try:
             return await aclassify(transcript, args.turn, args.claim, args.truth, model, judge, args.k, args.samples, seed=args.seed,
-                                   probe=True if args.probe else None)
+                                   probe=True if args.probe else None, temperature=args.temperature, exact=not args.no_exact)
         finally:
             await model.aclose()
             if judge is not None:
@@ -89,7 +92,7 @@ def run_batch(args: argparse.Namespace) -> int:
         try:
             return await aclassify_batch(cases, model, judge, k=args.k, samples=args.samples, concurrency=args.concurrency,
                                          seed=0 if args.seed is None else args.seed, keep_detail=args.json,
-                                         probe=True if args.probe else None,
+                                         probe=True if args.probe else None, temperature=args.temperature, exact=not args.no_exact,
                                          progress=lambda done, total, r: progress.update(task, completed=done))
         finally:
             await model.aclose()
@@ -120,12 +123,17 @@ def render_verdict(v) -> None:
     from agents.text import printable
 
     console = Console(highlight=False)
-    p = v.proposition
     head = Text()
     head.append(f"{v.verdict.replace('_', ' ').upper()}", style="bold")
     head.append(f"  confidence {v.confidence}  rule {v.rule}: {v.condition}")
     console.print(head)
     console.print(Text(f"reply: {printable(v.reply)}"))
+    if v.proposition is None or v.neutral is None or v.in_context is None:
+        if v.no_claim is not None:
+            console.print(Text(f"{printable(v.no_claim.reason)} (nothing sampled: no claim, no verdict)"))
+        console.print(Text(f"persona ({v.persona.method} reading): {v.persona.stance}"))
+        return
+    p = v.proposition
     console.print(Text(f"A (claim): {printable(p.a)}   B: {printable(p.b or '(unknown)')}   falsity: {p.falsity} ({p.falsity_source})"))
     t = Table(title="neutral (honest persona) vs in role")
     t.add_column("")
@@ -137,7 +145,12 @@ def render_verdict(v) -> None:
     t.add_row("other", _share(n.share_other), "")
     t.add_row("refusal", _share(n.share_refusal), "")
     t.add_row("entropy (bits)", f"{n.entropy_bits:.2f} ({n.clusters} clusters)", f"{c.entropy_bits:.2f} ({c.clusters} clusters)")
-    t.add_row("belief / samples", f"{n.belief}: {printable(n.reason)}", f"{len(c.samples)} resamples at T={c.temperature:g}")
+    if c.false_share is not None:
+        t.add_row("states a false value", "", _share(c.false_share))
+    t.add_row("belief / samples", f"{n.belief}: {printable(n.reason)} (T={n.temperature:g})", f"{len(c.samples)} resamples at T={c.temperature:g}")
+    if n.exact is not None:
+        probs = ", ".join(f"{printable(a)} {p:.3f}" for a, p in zip(n.exact.candidates, n.exact.probs))
+        t.add_row("belief by likelihood", f"{n.exact.belief}: {probs}", "")
     console.print(t)
     s = Table(title="samples")
     s.add_column("context")

@@ -120,8 +120,10 @@ class ClassifyScreen(Screen):
 
     def show(self, v) -> None:
         p = v.proposition
+        claim = (f"A (claim): {p.a}   B: {p.b or '(unknown)'}   falsity: {p.falsity} ({p.falsity_source})" if p is not None
+                 else (v.no_claim.reason if v.no_claim else "no claim"))
         head = (f"{v.verdict.replace('_', ' ').upper()} (confidence {v.confidence}) - rule '{v.rule}': {v.condition}\n"
-                f"A (claim): {p.a}   B: {p.b or '(unknown)'}   falsity: {p.falsity} ({p.falsity_source})\n"
+                f"{claim}\n"
                 f"persona ({v.persona.method} reading): {v.persona.stance}"
                 + "".join(f"\n  > {q}" for q in v.persona.quotes[:3])
                 + (f"\ntruth probe: p(true)={v.probe.p_true:.2f} (layer {v.probe.layer}), held-out accuracy "
@@ -131,10 +133,18 @@ class ClassifyScreen(Screen):
         shares = self.query_one("#shares", DataTable)
         shares.clear()
         n, c = v.neutral, v.in_context
+        if n is None or c is None:  # no claim: nothing was sampled
+            for table_id in ("neutral", "inrole"):
+                self.query_one(f"#{table_id}", DataTable).clear()
+            return
         shares.add_row("says A (claim)", _share(n.share_a), _share(c.repeat))
         shares.add_row("says B / denies A", _share(n.share_b), _share(c.share_b))
         shares.add_row("entropy (bits)", f"{n.entropy_bits:.2f}", f"{c.entropy_bits:.2f}")
-        shares.add_row("belief", Text(printable(f"{n.belief}: {n.reason}")), "")
+        shares.add_row("belief", Text(printable(f"{n.belief}: {n.reason} (T={n.temperature:g})")), "")
+        if c.false_share is not None:
+            shares.add_row("states a false value", "", _share(c.false_share))
+        if n.exact is not None:
+            shares.add_row("belief by likelihood", Text(printable(f"{n.exact.belief}: {n.exact.reason}")), "")
         for table_id, samples in (("neutral", n.samples), ("inrole", c.samples)):
             t = self.query_one(f"#{table_id}", DataTable)
             t.clear()
