@@ -61,16 +61,19 @@ def inflate(data: bytes, limit: int, error: ErrorFactory, where: str) -> bytes:
     return out
 
 
-def json_loads(text: str | bytes, error: ErrorFactory, where: str) -> Any:
-    """``json.loads`` whose failures are one line naming line and column."""
+def json_loads(text: str | bytes, error: ErrorFactory, where: str, line: int | None = None) -> Any:
+    """``json.loads`` whose failures are one line naming line and column (``line``: the
+    text is that one line of a JSONL file)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise error(f"{where}, line {err.lineno}, column {err.colno}: not valid JSON: {err.msg}") from None
+        at = f"line {line if line is not None else err.lineno}, column {err.colno}"
+        raise error(f"{where}, {at}: not valid JSON: {err.msg}") from None
     except UnicodeDecodeError:
         raise error(f"{where}: not UTF-8 text") from None
     except RecursionError:
-        raise error(f"{where}: JSON nested too deeply") from None
+        at = f", line {line}" if line is not None else ""
+        raise error(f"{where}{at}: JSON nested too deeply") from None
 
 
 def json_depth_ok(data: Any, error: ErrorFactory, where: str, limit: int = MAX_DEPTH) -> None:

@@ -71,7 +71,7 @@ async def test_resume_skips_done_and_retry_failed(tmp_path):
     fixed = await run_replay(items, Regenerate(agent), tmp_path, resume=True, retry_failed=True, models=[agent.model])
     assert len(backend.calls) == calls + 1
     assert fixed.exit_code == 0 and fixed.summary.overall.done == 5
-    assert [r["id"] for r in lines(tmp_path)] .count("c2") == 2  # append-only: the later record wins
+    assert [r["id"] for r in lines(tmp_path)].count("c2") == 1  # the retried record replaced the failed one
 
 
 async def test_refuses_to_mix_runs(tmp_path):

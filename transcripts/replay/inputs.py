@@ -89,7 +89,7 @@ def read_jsonl(path: Path) -> list[ReplayItem]:
                 raise TranscriptError(f"{where}, byte {err.start + 1}: not UTF-8 text") from None
             if not line.strip():
                 continue
-            data = budget.json_loads(line, TranscriptError, where)
+            data = budget.json_loads(line, TranscriptError, str(path), line=lineno)
             budget.json_depth_ok(data, TranscriptError, where)
             meta: dict = {}
             if isinstance(data, list):

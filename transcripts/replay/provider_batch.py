@@ -40,7 +40,7 @@ from ..store import atomic_write
 from .compare import Prices
 from .inputs import ReplayItem
 from .modes import ItemResult, Regenerate, _Reply
-from .runner import RunResult, prepare_out, read_results, run_replay
+from .runner import RunResult, prepare_out, read_results, run_lock, run_replay
 
 STATE = "provider_batch.json"
 OPENAI_ENDPOINT = "/v1/chat/completions"
@@ -250,6 +250,14 @@ async def run_provider_batch(
     if not isinstance(mode, Regenerate):
         raise ConfigError("--provider-batch works with --mode regenerate only")
     out = Path(out)
+    with run_lock(out):  # one writer per folder, for the whole submit-poll-collect cycle
+        return await _run_provider_batch(items, mode, out, resume=resume, retry_failed=retry_failed,
+                                         run_info=run_info, prices=prices, poll_interval=poll_interval,
+                                         on_progress=on_progress, on_record=on_record, on_status=on_status)
+
+
+async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, run_info, prices, poll_interval,
+                              on_progress, on_record, on_status) -> RunResult:
     model = mode.model
     kind = _kind(model.backend)
     info = dict(run_info or {})
@@ -320,7 +328,7 @@ async def run_provider_batch(
     batch_items = [it for it in items if it.id in in_batch]
     result = await run_replay(
         batch_items, from_batch, out, resume=True, retry_failed=retry_failed, models=[m for m in [mode.judge] if m],
-        run_info=info, prices=prices, on_progress=on_progress, on_record=on_record,
+        run_info=info, prices=prices, on_progress=on_progress, on_record=on_record, locked=True,
     )
     if state.batch_id is not None:
         state.status = "collected"

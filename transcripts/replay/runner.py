@@ -38,7 +38,9 @@ the reason, and the run goes on. ``--resume`` does not retry failed items unless
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import hashlib
 import json
 import os
 import re
@@ -59,6 +61,7 @@ from .modes import ItemResult
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 RUN = "run.json"
+LOCK = ".lock"  # flock'ed while a run writes the folder; holds the writer's pid
 
 _current_item: contextvars.ContextVar[str | None] = contextvars.ContextVar("improv_replay_item", default=None)
 
@@ -245,6 +248,66 @@ class ResultsLog:
             self._fd = -1
 
 
+@contextlib.contextmanager
+def run_lock(out: Path):
+    """Hold the folder's lock for one run: a second run on the same folder (another process,
+    or another task in this one) is refused in one line instead of writing every record twice.
+
+    ``flock`` is released by the kernel when the holder dies, even by SIGKILL, so a killed run
+    never leaves a stale lock for ``--resume`` to trip over; the lock file itself stays.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, not a folder; name a folder for the replay's results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise ConfigError(f"--out {out}: cannot create the run folder: {err.strerror or err}") from None
+    try:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as before
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+                raise ConfigError(f"{out}: another replay (pid {holder}) is writing to this folder; "
+                                  "wait for it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def inputs_fingerprint(items: Sequence[ReplayItem]) -> dict[str, Any]:
+    """What ``--resume`` compares: the set of conversation ids (not the paths, which a user
+    may spell differently between runs)."""
+    digest = hashlib.sha256("\n".join(sorted(it.id for it in items)).encode()).hexdigest()
+    return {"count": len(items), "sha256": digest[:16]}
+
+
+def compact_results(path: Path) -> int:
+    """Keep only the last record of each id in ``results.jsonl`` (after ``--retry-failed``),
+    rewritten atomically, so no reader ever sees two records for one conversation. Returns
+    the number of records dropped."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        last[json.loads(line)["id"]] = i
+    if len(last) == len(lines):
+        return 0
+    keep = sorted(last.values())
+    atomic_write(path, "".join(lines[i].decode("utf-8") + "\n" for i in keep))
+    return len(lines) - len(keep)
+
+
 def _reason(err: BaseException) -> str:
     if isinstance(err, ProviderError):
         status = f"status {err.status}" if err.status else "provider error"
@@ -267,6 +330,11 @@ def prepare_out(out: Path, run_info: dict[str, Any], *, resume: bool) -> list[di
             old = json.loads(run_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
+        if "items" in old and "items" in run_info and old["items"] != run_info["items"]:
+            raise ConfigError(
+                f"--resume: {out} was a replay of {old['items'].get('count')} other conversations; these inputs "
+                f"hold {run_info['items']['count']} with different ids: use the same inputs, or another --out"
+            )
         for key in ("mode", "model", "persona", "k", "last_only", "config"):
             if key in old and key in run_info and old[key] != run_info[key]:
                 raise ConfigError(
@@ -276,7 +344,12 @@ def prepare_out(out: Path, run_info: dict[str, Any], *, resume: bool) -> list[di
     out.mkdir(parents=True, exist_ok=True)
     if not (resume and run_file.exists()):
         atomic_write(run_file, json.dumps(run_info, indent=1, default=str))
-    return read_results(results, repair=True) if resume else []
+    if not resume:
+        return []
+    records = read_results(results, repair=True)
+    if compact_results(results):  # a --retry-failed run killed before its own compaction
+        records = read_results(results)
+    return records
 
 
 async def run_replay(
@@ -293,8 +366,11 @@ async def run_replay(
     fsync_interval: float = 1.0,
     on_progress: Callable[[Progress], None] | None = None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    locked: bool = False,
 ) -> RunResult:
     """Replay ``items`` with ``mode`` into ``out``; see the module docstring for the contract.
+
+    The folder is locked for the run (`run_lock`); ``locked`` says the caller holds it already.
 
     ``models``: the models the mode calls; their ``on_retry`` hook is chained so the progress
     counts retries. ``concurrency`` caps the conversations in flight; requests per endpoint are
@@ -307,8 +383,15 @@ async def run_replay(
 
         dup = next(i for i, n in Counter(ids).items() if n > 1)
         raise ConfigError(f"replay: conversation id {dup!r} appears twice in the inputs (ids must be unique)")
+    if not locked:  # checked first: refused inputs leave no folder behind
+        with run_lock(out):
+            return await run_replay(
+                items, mode, out, concurrency=concurrency, resume=resume, retry_failed=retry_failed, models=models,
+                run_info=run_info, prices=prices, fsync_interval=fsync_interval, on_progress=on_progress,
+                on_record=on_record, locked=True)
     info = dict(run_info or {})
     info.setdefault("mode", getattr(mode, "name", type(mode).__name__))
+    info.setdefault("items", inputs_fingerprint(items))
     existing = prepare_out(out, info, resume=resume)
     finished = {r["id"] for r in existing if r["status"] == "ok" or not retry_failed}
     pending = [it for it in items if it.id not in finished]
@@ -382,6 +465,8 @@ async def run_replay(
         await log.aclose()
         for m, previous in hooked:
             m.on_retry = previous
+        if retry_failed:
+            compact_results(out / RESULTS)
         summary = summarize(records, prices)
         atomic_write(out / SUMMARY, summary.model_dump_json(indent=1))
     return RunResult(summary=summary, progress=progress, out=out)
