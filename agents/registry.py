@@ -51,7 +51,7 @@ PROVIDERS: dict[str, Provider] = {
         Provider("openai-api", "agents.providers.openai_chat:create_compatible", "openai-api/<service>/<model>",
                  "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)", (), ("logprobs", "native_n", "seed")),
         Provider("hf", "agents.providers.hf:create", "hf/path/to/model-dir",
-                 "transformers in-process from a local directory", (),
+                 "transformers in-process: a local directory, a .gguf file, or a hub id via the HF cache", (),
                  ("logprobs", "native_n", "seed", "score", "hidden_states")),
         Provider("mock", "agents.providers.mock:create", "mock/echo",
                  "scripted replies for tests and demos", (), ("seed",)),
@@ -74,11 +74,23 @@ def parse_model_string(model: str) -> tuple[Provider, str]:
     return provider, rest
 
 
-def create_backend(model: str):
+#: providers that render prompts in-process and so can take a chat template
+_TEMPLATED = {"hf"}
+
+
+def create_backend(model: str, *, chat_template: str | None = None):
+    """The backend for a model string. ``chat_template`` (Jinja text) overrides the model's own
+    template; only in-process providers render templates, so the others refuse it."""
     provider, rest = parse_model_string(model)
     module_name, _, func = provider.factory.partition(":")
     factory = getattr(importlib.import_module(module_name), func)
-    return factory(rest)
+    if chat_template is None:
+        return factory(rest)
+    if provider.name not in _TEMPLATED:
+        raise ConfigError(
+            f"a chat template applies to hf/ models only; {provider.name}/ renders prompts on the server (setting: --chat-template)"
+        )
+    return factory(rest, chat_template=chat_template)
 
 
 def get_model(
@@ -89,9 +101,10 @@ def get_model(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     retry: RetryPolicy | None = None,
     on_retry=None,
+    chat_template: str | None = None,
 ) -> Model:
     """The `Model` for a model string (default: the built-in model)."""
-    backend = create_backend(model or os.environ.get("IMPROV_MODEL") or DEFAULT_MODEL)
+    backend = create_backend(model or os.environ.get("IMPROV_MODEL") or DEFAULT_MODEL, chat_template=chat_template)
     if cache is True:
         cache = ResponseCache()
     return Model(

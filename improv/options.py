@@ -21,6 +21,8 @@ def add_model_options(parser: argparse.ArgumentParser, *, persona: bool = True, 
     if samples:
         g.add_argument("-n", type=int, default=1, help="number of samples")
     g.add_argument("--logprobs", action="store_true", help="ask for token logprobs")
+    g.add_argument("--chat-template", default=None, metavar="FILE",
+                   help="Jinja chat template for an hf/ model without one (default: $IMPROV_CHAT_TEMPLATE)")
     g.add_argument("--cache", action="store_true", help="use the on-disk response cache")
     g.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint")
 
@@ -71,10 +73,14 @@ def build_model(args: argparse.Namespace, model: str | None = None):
     if name is not None and not name.strip():  # `-m ''` (an unset shell variable) is a mistake, not "the default"
         raise ConfigError("-m '': empty model string; expected <provider>/<model>, e.g. openai/gpt-4o-mini")
 
+    from agents.providers.hf import read_chat_template
+
+    template = getattr(args, "chat_template", None)
     return get_model(
         name,
         cache=getattr(args, "cache", False),
         max_connections=getattr(args, "max_connections", 16),
+        chat_template=read_chat_template(template) if template else None,
     )
 
 

