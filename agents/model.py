@@ -62,20 +62,26 @@ class Model:
     def _limit(self) -> asyncio.Semaphore:
         return endpoint_limit(self.backend.connection_key(), self.max_connections)
 
+    def _breaker(self):
+        from .breaker import breaker_for
+
+        return breaker_for(self.backend.connection_key())
+
     async def _call(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
         async def attempt(cfg: GenerateConfig) -> Completion:
             async with self._limit():
                 return await self.backend.generate(messages, cfg)
 
+        breaker = self._breaker()
         if config.n == 1 or self.capabilities.native_n:
-            return await with_retries(lambda: attempt(config), self.retry, self.on_retry)
+            return await with_retries(lambda: attempt(config), self.retry, self.on_retry, breaker)
         # No native n: one request per sample, each under the endpoint's limit and retried on
         # its own (sample i gets seed + i, so seeded samples still differ).
         parts = await asyncio.gather(*(
             with_retries(
                 lambda i=i: attempt(config.model_copy(update={
                     "n": 1, "seed": None if config.seed is None else config.seed + i})),
-                self.retry, self.on_retry)
+                self.retry, self.on_retry, breaker)
             for i in range(config.n)
         ))
         usage = Usage()
@@ -112,15 +118,22 @@ class Model:
         config = self.config.merged(config).model_copy(update={"n": 1})
         self.backend.check(config)
         attempt = 1
+        breaker = self._breaker()
         while True:
             started = False
+            if breaker is not None:
+                breaker.check()
             try:
                 async with self._limit():
                     async for delta in self.backend.stream(list(messages), config):
                         started = True
                         yield delta
+                if breaker is not None:
+                    breaker.succeeded()
                 return
             except ProviderError as err:
+                if breaker is not None and breaker.failed(err):
+                    raise breaker.error() from None
                 if started or not err.retryable or attempt >= self.retry.max_attempts:
                     raise
                 wait = self.retry.delay(attempt, err.retry_after)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, Field
 
 from .errors import ProviderError
+
+if TYPE_CHECKING:
+    from .breaker import CircuitBreaker
 
 T = TypeVar("T")
 
@@ -36,12 +39,19 @@ async def with_retries(
     call: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     on_retry: Callable[[ProviderError, int, float], None] | None = None,
+    breaker: "CircuitBreaker | None" = None,
 ) -> T:
+    """``call`` until it succeeds, fails permanently or runs out of attempts; with a
+    ``breaker``, a dead endpoint fails every caller at once with the breaker's one reason."""
     attempt = 1
     while True:
+        if breaker is not None:
+            breaker.check()
         try:
-            return await call()
+            result = await call()
         except ProviderError as err:
+            if breaker is not None and breaker.failed(err):
+                raise breaker.error() from None
             if not err.retryable or attempt >= policy.max_attempts:
                 raise
             wait = policy.delay(attempt, err.retry_after)
@@ -49,3 +59,7 @@ async def with_retries(
                 on_retry(err, attempt, wait)
             await asyncio.sleep(wait)
             attempt += 1
+        else:
+            if breaker is not None:
+                breaker.succeeded()
+            return result

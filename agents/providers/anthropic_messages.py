@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ..backend import Backend
+from ..endpoints import check_base_url
 from ..errors import CapabilityError, ConfigError
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, Usage
 from .openai_chat import LoopBoundClient, display_url, gather_samples, map_sdk_error, request_timeout
@@ -144,4 +145,5 @@ def create(rest: str) -> AnthropicBackend:
     if not key:
         raise ConfigError(f"anthropic/{rest}: ANTHROPIC_API_KEY is not set")
     base_url = (os.environ.get("ANTHROPIC_BASE_URL") or "").strip() or DEFAULT_BASE_URL
+    check_base_url(base_url, "ANTHROPIC_BASE_URL")
     return AnthropicBackend(rest, api_key=key, base_url=base_url)

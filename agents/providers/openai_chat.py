@@ -21,7 +21,6 @@ import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ..backend import Backend
 from ..errors import ConfigError, ProviderConfigError, ProviderError
@@ -48,14 +47,7 @@ def request_timeout() -> float:
     return value
 
 
-def display_url(url: str) -> str:
-    """A base URL fit for messages: any user:password part removed."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
+from ..endpoints import check_base_url, display_url  # noqa: E402  (URL checks and redaction live in agents/endpoints.py)
 
 
 def parse_retry_after(headers: Any) -> float | None:
@@ -214,7 +206,7 @@ class OpenAIChatBackend(Backend):
     ) -> None:
         self.name = name
         self.model = model
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url, base_url_var).rstrip("/")
         self.capabilities = capabilities
         self.key_var = key_var
         self.base_url_var = base_url_var

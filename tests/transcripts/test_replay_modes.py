@@ -38,7 +38,7 @@ def test_inputs_files_folders_globs_and_jsonl(tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("{bad", "line 1: not valid JSON"),
+    ("{bad", "line 1, column 2: not valid JSON"),
     ('{"messages": []}', "line 1: expected a non-empty list"),
     ('{"messages": [{"role": "tool", "content": "x"}]}', "unsupported role 'tool'"),
     ('{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}', "'image_url' is not supported"),
