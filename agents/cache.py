@@ -17,9 +17,13 @@ from .types import Choice, GenerateConfig, Message
 
 
 def default_cache_dir() -> Path:
+    """``$IMPROV_CACHE_DIR``, else ``$IMPROV_DATA_DIR/cache/responses``, else the user cache dir."""
     env = os.environ.get("IMPROV_CACHE_DIR")
     if env:
         return Path(env)
+    data = os.environ.get("IMPROV_DATA_DIR")
+    if data:  # everything improv writes stays under the data dir the user chose
+        return Path(data) / "cache" / "responses"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("improv")) / "responses"

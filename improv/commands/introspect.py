@@ -51,7 +51,7 @@ def _resolve_tasks(specs: list[str] | None, properties):
 
 
 def save_report(report, out: str | None) -> list[str]:
-    """One transcript per task (kind=introspection) plus ``introspection-<id>.json``."""
+    """One transcript per task (kind=introspection) plus ``summaries/introspection-<time>.json``."""
     from pathlib import Path
 
     from transcripts.store import default_dir, save
@@ -63,6 +63,9 @@ def save_report(report, out: str | None) -> list[str]:
     for t in report_transcripts(report):
         paths.append(str(save(t, directory)))
     report.transcripts = paths
+    # The summary is not a transcript: beside them it broke `transcripts list` and `replay DIR`,
+    # which read every *.json in the folder (not its subfolders).
+    directory = directory / "summaries"
     directory.mkdir(parents=True, exist_ok=True)
     summary = directory / f"introspection-{report.created.strftime('%Y%m%d-%H%M%S')}.json"
     tmp = summary.with_suffix(".json.tmp")
