@@ -22,13 +22,34 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from organism.paths import MODEL_DIR
 
 
+def default_out() -> str:
+    """A new folder per run under the data dir: a from-scratch run does not reproduce the
+    shipped weights (their recipe took 193 min in four stages), so it must never replace them."""
+    import os
+    import time
+
+    data = os.environ.get("IMPROV_DATA_DIR")
+    if data:
+        root = Path(data)
+    else:
+        import platformdirs
+
+        root = Path(platformdirs.user_data_dir("improv"))
+    return str(root / "organism" / time.strftime("train-%Y%m%d-%H%M%S"))
+
+
+def writes_shipped_model(out: str | Path) -> bool:
+    return Path(out).resolve() == MODEL_DIR.resolve()
+
+
 class TrainConfig(BaseModel):
-    out: str = str(MODEL_DIR)
+    out: str = Field(default_factory=default_out)
+    overwrite_shipped: bool = False  # out may be the shipped model directory only when this is set
     steps: int | None = None  # total optimizer steps (schedule length); None: derive from minutes
     minutes: float | None = None  # wall-time budget; training stops and saves when it runs out
     resume: bool = False
@@ -266,6 +287,10 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
+    if writes_shipped_model(out) and not cfg.overwrite_shipped:
+        from agents.errors import ConfigError
+
+        raise ConfigError(f"--out {out}: is the shipped model; pass --overwrite-shipped to replace it, or choose another --out")
     ckpt = out / "checkpoint"
     state = None
     if cfg.resume and (ckpt / "state.pt").exists():

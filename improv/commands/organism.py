@@ -24,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("train", help="train the built-in model from scratch (CPU)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (schedule length)")
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget (default 60 when --steps is not given)")
-    p.add_argument("--out", default=None, help="output directory (default: the shipped model directory)")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: a new <data dir>/organism/train-<time>; never the shipped model)")
+    p.add_argument("--overwrite-shipped", action="store_true",
+                   help="allow --out to be the shipped model directory (its weights are replaced)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=32)
@@ -167,7 +170,7 @@ def _train(args: argparse.Namespace) -> int:
     from improv.options import print_json
     from organism.manifest import write_manifest
     from organism.paths import MODEL_DIR
-    from organism.train import TrainConfig, train
+    from organism.train import TrainConfig, default_out, train, writes_shipped_model
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps: must be at least 1")
@@ -177,7 +180,12 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--soft-weight: must be positive")
     mix = _parse_mix(args.mix) if args.mix else None
     minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
-    cfg = TrainConfig(out=args.out or str(MODEL_DIR), steps=args.steps, minutes=minutes, resume=args.resume,
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out: the folder of the training run to continue")
+    if args.out and writes_shipped_model(args.out) and not args.overwrite_shipped:
+        raise ConfigError(f"--out {args.out}: is the shipped model ({MODEL_DIR}); pass --overwrite-shipped to "
+                          "replace its weights, or choose another --out")
+    cfg = TrainConfig(out=args.out or default_out(), overwrite_shipped=args.overwrite_shipped, steps=args.steps, minutes=minutes, resume=args.resume,
                       seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads), corpus_mix=mix,
                       bf16=args.bf16, soft_weight=args.soft_weight, warmup=min(150, max(1, (args.steps or 10**6) // 10)))
     console = Console(stderr=True)
@@ -201,7 +209,7 @@ def _train(args: argparse.Namespace) -> int:
                 progress.update(task, completed=done, info=f"step {s.step} loss {s.loss:.3f} lr {s.lr:.1e}")
 
             result = train(cfg, cb)
-    if not args.out:
+    if writes_shipped_model(cfg.out):  # the manifest describes the shipped model only
         write_manifest()
     if args.json:
         print_json(result)
