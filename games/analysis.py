@@ -9,6 +9,7 @@ the active line.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -18,8 +19,19 @@ from agents.model import Model
 from agents.types import GenerateConfig, Message
 from transcripts.schema import Transcript, Turn, reply_turn
 
-from .answers import LabelSet, article, p_yes, parse_answer
-from .engine import GIVE_UP, QA, answer_config, answerer_for, canonical_object, check_game
+from .answers import LabelSet, Reveal, answer_distribution, article, draw_label, parse_answer
+from .engine import (
+    GIVE_UP,
+    QA,
+    answer_config,
+    answer_turn,
+    answerer_for,
+    ask_text,
+    scored_answer,
+    check_game,
+    reveal_meta,
+    table_for,
+)
 from .fit import FitChecker
 from .metrics import (
     Consistency,
@@ -29,14 +41,17 @@ from .metrics import (
     RevealDistribution,
     RevealFit,
     consistency,
-    distribution,
     flip_summary,
     information_gain,
-    mass_total,
+    mass_test_summary,
     posterior_from_scores,
+    reveal_distribution,
     reveal_fit,
 )
-from .table import ObjectTable, load_table
+
+#: candidates per score() call: bounds the [candidates, length, vocab] logits a scorer may build
+SCORE_CHUNK = 8
+from .table import ObjectTable
 
 
 def _labels(transcript: Transcript) -> LabelSet:
@@ -56,7 +71,7 @@ def _node(transcript: Transcript, at: int | None) -> tuple[list[QA], int]:
 def _history(qas: Sequence[QA]) -> list[Message]:
     out: list[Message] = []
     for qa in qas:
-        out.append(Message(role="user", content=qa.question))
+        out.append(Message(role="user", content=qa.prompt or qa.question))
         out.append(Message(role="assistant", content=qa.answer))
     return out
 
@@ -91,7 +106,8 @@ class RevealSample(BaseModel):
     at: int
     k: int
     texts: list[str]
-    objects: list[str]
+    objects: list[str] = Field(description="Per sample: the object named, or '(non-reveal)'.")
+    reveals: list[Reveal] = Field(default_factory=list)
     distribution: RevealDistribution
     turn_ids: list[str] = Field(default_factory=list)
 
@@ -106,29 +122,37 @@ async def resample_reveal(
     config: GenerateConfig | None = None,
 ) -> RevealSample:
     """Ask "I give up, what was it?" after ``at`` answers, K times in ONE n=K call."""
-    table = table if table is not None else load_table()
+    table = table if table is not None else table_for(transcript)
     qas, at = _node(transcript, at)
     agent = answerer_for(transcript, model)
     parent = qas[-1].answer_id if qas else None
     give_up = _give_up_turn(transcript, parent, at)
     completion = await agent.respond([*_history(qas), give_up.message()], GenerateConfig(n=k).merged(config))
     persona = next(iter(transcript.personas), None)
-    texts, objects, ids = [], [], []
+    labels = _labels(transcript)
+    texts, objects, reveals, ids = [], [], [], []
     for choice in completion.choices:
-        obj = canonical_object(choice.text, table)
+        reveal, meta = reveal_meta(choice.text, table, choice.finish_reason, labels)
         turn = transcript.add(reply_turn(agent, give_up.id, choice, completion, persona=persona,
-                                          meta={"kind": "reveal", "at": at, "label": obj, "resampled": True}), activate=False)
+                                          meta={"kind": "reveal", "at": at, **meta, "resampled": True}), activate=False)
         texts.append(choice.text)
-        objects.append(obj)
+        objects.append(reveal.label)
+        reveals.append(reveal)
         ids.append(turn.id)
-    return RevealSample(at=at, k=len(objects), texts=texts, objects=objects, distribution=distribution(objects), turn_ids=ids)
+    return RevealSample(at=at, k=len(objects), texts=texts, objects=objects, reveals=reveals,
+                        distribution=reveal_distribution(reveals), turn_ids=ids)
 
 
 async def check_reveals(objects: Sequence[str], qas: Sequence[QA], checker: FitChecker) -> tuple[list[RevealFit], Consistency]:
+    """Fit of each object reveal to the earlier answers; non-reveals are left out (counted elsewhere)."""
+    from .answers import NON_REVEAL
+
+    objects = [o for o in objects if o != NON_REVEAL]
     pairs = [(qa.question, qa.label) for qa in qas]
+    checkable = [qa.label in ("yes", "no") for qa in qas]
     cache: dict[str, RevealFit] = {}
     for obj in dict.fromkeys(objects):
-        cache[obj] = reveal_fit(obj, await checker.fit_all(obj, pairs))
+        cache[obj] = reveal_fit(obj, await checker.fit_all(obj, pairs), checkable)
     fits = [cache[o] for o in objects]
     return fits, consistency(fits)
 
@@ -141,7 +165,8 @@ class NodeAnalysis(BaseModel):
     sample: RevealSample
     fits: dict[str, RevealFit] = Field(description="Per distinct revealed object.")
     consistency: Consistency
-    secret_share: float | None = Field(None, description="Committed games: share of reveals naming the secret.")
+    secret_share: float | None = Field(None, description="Committed games: share of the object reveals naming the secret "
+                                                           "(n = sample.distribution.objects); None when none named an object.")
     posterior: Posterior | None = None
 
 
@@ -156,7 +181,7 @@ async def analyse_node(
     exact: bool = False,
     config: GenerateConfig | None = None,
 ) -> NodeAnalysis:
-    table = table if table is not None else load_table()
+    table = table if table is not None else table_for(transcript)
     checker = checker or FitChecker(table, labels=_labels(transcript))
     sample = await resample_reveal(transcript, model, at=at, k=k, table=table, config=config)
     qas, _ = _node(transcript, sample.at)
@@ -190,15 +215,19 @@ async def exact_posterior(
     candidates: Sequence[str] | None = None,
     table: ObjectTable | None = None,
 ) -> Posterior:
-    """P(object) ∝ P("It was a X." | history, "I give up, what was it?"), in ONE score call."""
+    """P(object) ∝ P("It was a X." | history, "I give up, what was it?"), scored in chunks of
+    `SCORE_CHUNK` candidates (a scorer that builds full-vocabulary logits per candidate stays in memory)."""
     if not model.capabilities.score:
         raise CapabilityError(f"{model.name}: the exact posterior needs a backend that can score continuations (hf/, organism)")
-    table = table if table is not None else load_table()
+    table = table if table is not None else table_for(transcript)
     candidates = list(candidates or table.objects)
     qas, at = _node(transcript, at)
     agent = answerer_for(transcript, model)
     messages = agent.messages([*_history(qas), Message(role="user", content=GIVE_UP)])
-    scores = await model.score(messages, [reveal_sentence(c) for c in candidates])
+    sentences = [reveal_sentence(c) for c in candidates]
+    scores: list[float] = []
+    for i in range(0, len(sentences), SCORE_CHUNK):
+        scores += await model.score(messages, sentences[i:i + SCORE_CHUNK])
     return posterior_from_scores(candidates, scores)
 
 
@@ -232,10 +261,11 @@ async def mass_test(
 ) -> MassTest:
     """Ask "Is it X?" for each candidate in its own branch; sum P(yes).
 
-    P(yes) comes from first-token logprobs when the backend has them (one sample each),
-    else from the share of yes among ``k`` samples.
+    P(yes) is P(yes | yes or no) at the first token where the backend gives logprobs (one
+    sample each), else the share of yes among ``k`` parsed samples (invalid ones count as not
+    yes). The result says beside Σ how the mass is spread and flags "no to everything".
     """
-    table = table if table is not None else load_table()
+    table = table if table is not None else table_for(transcript)
     candidates = list(candidates or table.objects)
     qas, at = _node(transcript, at)
     labels = _labels(transcript)
@@ -243,29 +273,36 @@ async def mass_test(
     parent = qas[-1].answer_id if qas else None
     use_logprobs = model.capabilities.logprobs
     persona = next(iter(transcript.personas), None)
+    fmt = transcript.meta.get("answer_format")
+    rng = random.Random(0)
+    others: list[float] = []
 
     async def one(obj: str) -> float:
-        question = f"Is it {article(obj)}?"
+        question = ask_text(f"Is it {article(obj)}?", fmt)
         cfg = answer_config(model, GenerateConfig(n=1 if use_logprobs else k))
-        completion = await agent.respond([*_history(qas), Message(role="user", content=question)], cfg)
+        history = [*_history(qas), Message(role="user", content=question)]
+        completion = await agent.respond(history, cfg)
         if record:
             q_turn = transcript.add(Turn(parent=parent, role="user", content=question,
                                          meta={"kind": "question", "probe": "mass", "number": at + 1}), activate=False)
             for choice in completion.choices:
-                transcript.add(reply_turn(agent, q_turn.id, choice, completion, persona=persona, meta={
-                    "kind": "answer", "probe": "mass", "label": parse_answer(choice.text, labels),
-                    "p_yes": p_yes(choice.logprobs, labels)}), activate=False)
+                transcript.add(await answer_turn(agent, q_turn.id, history, choice, completion, labels, rng,
+                                                 persona=persona, meta={"kind": "answer", "probe": "mass"}), activate=False)
         if use_logprobs:
-            p = p_yes(completion.choices[0].logprobs, labels)
-            if p is not None:
-                return p
+            choice = completion.choices[0]
+            dist = answer_distribution(choice.logprobs, labels)
+            if dist is None or dist.p_yes_given_answer is None:
+                dist = await scored_answer(agent, history, choice, labels)
+            if dist is not None and dist.p_yes_given_answer is not None:
+                others.append(dist.p_other)
+                return dist.p_yes_given_answer
         chosen = [parse_answer(c.text, labels) for c in completion.choices]
         return sum(1 for lab in chosen if lab == "yes") / len(chosen)
 
     values = await asyncio.gather(*(one(c) for c in candidates))
     per = dict(zip(candidates, values))
-    return MassTest(per_candidate=per, total=mass_total(per), source="logprobs" if use_logprobs else "samples",
-                    k=1 if use_logprobs else k)
+    return mass_test_summary(per, source="logprobs" if use_logprobs else "samples", k=1 if use_logprobs else k,
+                             p_other=others)
 
 
 async def answer_flips(
@@ -274,27 +311,29 @@ async def answer_flips(
     *,
     question: int,
     k: int = 16,
+    seed: int = 0,
 ) -> FlipSummary:
-    """Resample the answer to question ``question`` (1-based) K times in one call."""
+    """Resample the answer to question ``question`` (1-based) K times: in one n=K call, or where
+    the backend gives logprobs, K labels drawn from one call's answer distribution."""
     qas = check_game(transcript)
     if not 1 <= question <= len(qas):
         raise ConfigError(f"question {question}: the game has questions 1..{len(qas)}")
     labels = _labels(transcript)
     agent = answerer_for(transcript, model)
     target = qas[question - 1]
-    completion = await agent.respond(
-        [*_history(qas[: question - 1]), Message(role="user", content=target.question)],
-        answer_config(model, GenerateConfig(n=k)),
-    )
+    n = 1 if model.capabilities.logprobs else k
+    history = [*_history(qas[: question - 1]), Message(role="user", content=target.prompt or target.question)]
+    completion = await agent.respond(history, answer_config(model, GenerateConfig(n=n)))
     persona = next(iter(transcript.personas), None)
+    rng = random.Random(seed)
+    choices = completion.choices if n == k else [completion.choices[0]] * k
     got, pys = [], []
-    for choice in completion.choices:
-        lab = parse_answer(choice.text, labels)
-        py = p_yes(choice.logprobs, labels)
-        got.append(lab)
-        pys.append(py)
-        transcript.add(reply_turn(agent, target.question_id, choice, completion, persona=persona, meta={
-            "kind": "answer", "number": question, "label": lab, "p_yes": py, "resampled": True}), activate=False)
+    for choice in choices:
+        turn = transcript.add(await answer_turn(agent, target.question_id, history, choice, completion, labels, rng,
+                                                persona=persona, meta={"kind": "answer", "number": question,
+                                                                       "resampled": True}), activate=False)
+        got.append(turn.meta["label"])
+        pys.append(turn.meta.get("p_yes"))
     return flip_summary(got, target.label, pys)
 
 

@@ -1,23 +1,33 @@
-"""Strict parsing of 20 Questions answers and reveals.
+"""Reading 20 Questions answers and reveals.
 
-An answer is mapped to one label of a configurable `LabelSet` (default yes / no / unsure) by
-its *leading* words, or to ``invalid``: never guessed. "Yes." and "No, it is not." parse;
-"It was a cat.", "Yes and no" and "" are ``invalid``.
+Answers. Where the backend gives first-token logprobs (hf/, organism, OpenAI-compatible
+servers with top_logprobs), `answer_distribution` reads P(yes), P(no) and the mass on anything
+else off the first generated token, and `draw_label` draws yes/no from it at the game's
+temperature (BIG-bench twenty_questions, Huang et al. 2025): no parse can fail. Otherwise
+`parse_answer` maps the text to one label of a `LabelSet` (default yes / no / unsure) by its
+leading words, after an echoed question ("Is it alive?\nNo."), or to ``invalid``: never
+guessed. "Yes.", "Absolutely!", "Not really." parse; "It was a cat.", "Yes and no" and "" are
+``invalid``.
 
-Where the backend returned token logprobs, `p_yes` reads P(yes) off the first generated token:
-the mass of yes-like tokens over the mass of yes-like plus no-like tokens among that token's
-top alternatives.
+Reveals. `read_reveal` finds the object a reveal names anywhere in it, with word boundaries
+("I think it was a cat", "The object was a pair of scissors"); a reply naming no object
+("No.", "I give up.", an empty or cut-off reply) is a *non-reveal*, never an object.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from agents.types import TokenLogprob
+
+if TYPE_CHECKING:
+    from .table import ObjectTable
 
 INVALID = "invalid"
 
@@ -29,8 +39,10 @@ class LabelSet(BaseModel):
 
     labels: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "yes": ["yes", "yeah", "yep", "yup", "correct", "true", "right"],
-            "no": ["no", "nope", "nah", "false", "incorrect", "wrong"],
+            "yes": ["yes", "yeah", "yep", "yup", "correct", "true", "right", "absolutely", "of course",
+                    "certainly", "definitely", "sure", "indeed", "affirmative"],
+            "no": ["no", "nope", "nah", "false", "incorrect", "wrong", "not really", "not at all",
+                   "absolutely not", "certainly not", "definitely not", "of course not", "never"],
             "unsure": ["maybe", "unsure", "sometimes", "dunno", "i don't know", "i do not know",
                        "not sure", "i'm not sure", "it depends", "depends", "partly", "skip"],
         }
@@ -50,15 +62,39 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("\u2019", "'"))
 
 
+#: words that select a label only as the answer's first word: later in the sentence they are
+#: ordinary words ("No, I'm sure it isn't", "No, that's right"), not a second answer
+_LEAD_ONLY = {"sure", "right", "correct", "true", "false", "wrong", "certainly", "absolutely",
+              "definitely", "indeed", "never", "affirmative"}
+_SENTENCE = re.compile(r"[^.!?;\n]*(?:[.!?;\n]+|$)")
+_PREAMBLE = re.compile(r"^\s*(?:a|answer|reply)\s*:\s*", re.IGNORECASE)
+
+
+def answer_sentence(text: str) -> str:
+    """The sentence that carries the answer: the first one that is not a question.
+
+    Real chat models often echo the question first ("Is it alive?\nNo."); a sentence ending in
+    "?" is skipped, anything else is kept (a preamble such as "The first question." is not
+    guessed past).
+    """
+    for m in _SENTENCE.finditer(text.strip()):
+        sentence = m.group(0)
+        if not sentence.strip():
+            continue
+        if sentence.rstrip().endswith("?"):
+            continue
+        return _PREAMBLE.sub("", re.split(r"[.!?;\n]", sentence, maxsplit=1)[0])
+    return ""
+
+
 def parse_answer(text: str, labels: LabelSet | None = None) -> str:
     """The label whose phrase the answer starts with, or ``invalid``.
 
-    The first sentence must not also contain a word of another label ("Yes and no",
+    The answer sentence must not also contain a word of another label ("Yes and no",
     "Yes, well, maybe"): such answers are ``invalid`` rather than a guess.
     """
     labels = labels or LabelSet()
-    first_sentence = re.split(r"[.!?;\n]", text.strip(), maxsplit=1)[0]
-    words = _words(first_sentence)
+    words = _words(answer_sentence(text))
     if not words:
         return INVALID
     matches: list[tuple[int, str]] = []
@@ -77,7 +113,7 @@ def parse_answer(text: str, labels: LabelSet | None = None) -> str:
             continue
         for phrase in phrases:
             pw = _words(phrase)
-            if len(pw) == 1 and pw[0] in rest:
+            if len(pw) == 1 and pw[0] in rest and pw[0] not in _LEAD_ONLY:
                 return INVALID
     return label
 
@@ -86,16 +122,34 @@ def _token_word(token: str) -> str:
     return "".join(_WORD.findall(token.lower()))
 
 
-def p_yes(logprobs: Sequence[TokenLogprob] | None, labels: LabelSet | None = None) -> float | None:
-    """P(yes) from the first token's top logprobs, normalised over yes/no variants.
+def _first_token_words(labels: LabelSet, label: str) -> set[str]:
+    """Single-word phrases of ``label`` that begin no phrase of another label: a first token
+    "Absolutely" may go on "not", so it is mass on neither answer."""
+    others = {_words(p)[0] for lab, ps in labels.labels.items() if lab != label for p in ps if _words(p)}
+    return {_words(p)[0] for p in labels.labels.get(label, []) if len(_words(p)) == 1} - others
 
-    None when there are no logprobs or neither a yes-like nor a no-like token is among them.
-    """
+
+class AnswerDistribution(BaseModel):
+    """The model's own distribution over the answer words at the first generated token."""
+
+    p_yes: float = Field(description="Mass on yes-like first tokens.")
+    p_no: float = Field(description="Mass on no-like first tokens.")
+    p_other: float = Field(description="Mass on every other token, including what the top alternatives do not show.")
+    source: str = "logprobs"
+
+    @property
+    def p_yes_given_answer(self) -> float | None:
+        """P(yes | yes or no); None when neither has any mass."""
+        total = self.p_yes + self.p_no
+        return self.p_yes / total if total > 0 else None
+
+
+def answer_distribution(logprobs: Sequence[TokenLogprob] | None, labels: LabelSet | None = None) -> AnswerDistribution | None:
+    """P(yes), P(no), P(other) from the first token's top logprobs; None without logprobs."""
     if not logprobs:
         return None
     labels = labels or LabelSet()
-    yes_words = {w for p in labels.labels.get("yes", []) for w in _words(p)[:1]}
-    no_words = {w for p in labels.labels.get("no", []) for w in _words(p)[:1]}
+    yes_words, no_words = _first_token_words(labels, "yes"), _first_token_words(labels, "no")
     first = logprobs[0]
     seen: dict[str, float] = {}
     for alt in first.top_logprobs:
@@ -103,15 +157,39 @@ def p_yes(logprobs: Sequence[TokenLogprob] | None, labels: LabelSet | None = Non
     seen.setdefault(first.token, first.logprob)
     yes = sum(math.exp(lp) for tok, lp in seen.items() if _token_word(tok) in yes_words)
     no = sum(math.exp(lp) for tok, lp in seen.items() if _token_word(tok) in no_words)
-    if yes + no <= 0:
+    yes, no = min(yes, 1.0), min(no, 1.0 - min(yes, 1.0))
+    return AnswerDistribution(p_yes=yes, p_no=no, p_other=max(0.0, 1.0 - yes - no))
+
+
+def p_yes(logprobs: Sequence[TokenLogprob] | None, labels: LabelSet | None = None) -> float | None:
+    """P(yes | yes or no) from the first token's top logprobs.
+
+    None when there are no logprobs or neither a yes-like nor a no-like token is among them.
+    """
+    dist = answer_distribution(logprobs, labels)
+    return dist.p_yes_given_answer if dist is not None else None
+
+
+def draw_label(dist: AnswerDistribution, temperature: float | None, rng: random.Random) -> str | None:
+    """Yes or no drawn from P(yes) and P(no) sharpened by the temperature (argmax at 0);
+    None when neither answer has any mass."""
+    if dist.p_yes <= 0 and dist.p_no <= 0:
         return None
-    return yes / (yes + no)
+    t = 1.0 if temperature is None else temperature
+    if t <= 0:
+        return "yes" if dist.p_yes >= dist.p_no else "no"
+    # p^(1/T) in log space, so tiny masses at low T do not underflow to 0/0
+    ly = math.log(dist.p_yes) / t if dist.p_yes > 0 else -math.inf
+    ln = math.log(dist.p_no) / t if dist.p_no > 0 else -math.inf
+    top = max(ly, ln)
+    wy, wn = math.exp(ly - top), math.exp(ln - top)
+    return "yes" if rng.random() < wy / (wy + wn) else "no"
 
 
 _REVEAL_PREFIX = re.compile(
     r"^\s*(?:ok(?:ay)?[,.!]?\s*)?(?:fine[,.!]?\s*)?"
-    r"(?:it\s+(?:was|is)|it's|i\s+was\s+thinking\s+of|i\s+thought\s+of|the\s+(?:object|answer|secret)"
-    r"(?:\s+(?:i\s+was\s+thinking\s+of|was|is))?(?:\s+(?:was|is))?|my\s+(?:object|secret)\s+(?:was|is))"
+    r"(?:it\s+(?:was|is)\b|it's\b|i\s+was\s+thinking\s+of\b|i\s+thought\s+of\b|the\s+(?:object|answer|secret)"
+    r"(?:\s+(?:i\s+was\s+thinking\s+of|was|is)\b)?(?:\s+(?:was|is)\b)?|my\s+(?:object|secret)\s+(?:was|is)\b)"
     r"\s*:?\s*",
     re.IGNORECASE,
 )
@@ -126,6 +204,106 @@ def reveal_phrase(text: str) -> str:
     body = re.split(r",|\s+-\s+|\s+(?:and|but|which|that)\s+", body, maxsplit=1)[0]
     body = _ARTICLE.sub("", body.strip())
     return " ".join(_words(body))
+
+
+# -- reading a reveal like a person would --------------------------------------------------------
+
+NON_REVEAL = "(non-reveal)"
+
+#: a phrase that introduces the object; \b after the verb so "It wasn't ..." never yields "n't ..."
+_CUE = re.compile(
+    r"\b(?:it\s+(?:was|is|'s)|it's|(?:the|my)\s+(?:object|answer|secret|thing|item)(?:\s+i\s+(?:was\s+thinking\s+of|thought\s+of|had\s+in\s+mind|chose|picked))?\s+(?:was|is)"
+    r"|i\s+was\s+thinking\s+(?:of|about)|i\s+thought\s+of|i\s+(?:chose|picked)|you(?:'re|\s+are|\s+were)\s+(?:asking|thinking)\s+about"
+    r"|(?:the\s+)?answer\s*(?:is|was|:))\b(?!n't)\s*:?\s*",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"(?:\b(?:not|never|nor)|n't)\s+(?:(?:a|an|the|some)\s+)?$", re.IGNORECASE)
+_GIVE_UP = re.compile(
+    r"\b(?:i\s+give\s+up|i\s+(?:do\s+not|don't|dont)\s+know|no\s+idea|not\s+sure|i\s+(?:can(?:no|')t|won't|will\s+not)\s+(?:say|tell|reveal)"
+    r"|it's\s+a\s+secret|i\s+(?:have|had)n't\s+(?:thought|chosen)|i\s+(?:did\s+not|didn't)\s+(?:think|choose|pick))\b",
+    re.IGNORECASE,
+)
+#: words that, alone after a cue, name no object ("It was fun", "It is a secret")
+_NOT_OBJECTS = {"yes", "no", "not", "it", "that", "this", "fun", "nothing", "something", "anything", "secret",
+                "good", "great", "nice", "easy", "hard", "correct", "right", "wrong", "true", "false", "me", "you",
+                "a", "an", "the", "game", "question", "guess", "object", "one", "thing", "mystery", "up", "okay", "ok",
+                "sorry", "well", "hmm", "very", "so", "really", "just", "what", "my", "your", "i", "we", "they"}
+_OPEN_STOP = re.compile(r",|;|:|\(|\s+-\s+|\s+(?:and|but|which|that|who|because|so|since|with|from|in|on|at|for|to|when|while|as)\s+", re.IGNORECASE)
+
+
+class Reveal(BaseModel):
+    """What a reveal named: a table object, an object outside the table (open label), or nothing."""
+
+    label: str = Field(description=f"Canonical table object, normalised open label, or {NON_REVEAL!r}.")
+    in_table: bool = False
+    non_reveal: str | None = Field(None, description="Why it names no object: empty, cut off, yes/no, gives up, no object named.")
+
+    @property
+    def is_object(self) -> bool:
+        return self.non_reveal is None
+
+
+def _not_negated(text: str, start: int) -> bool:
+    return not _NEGATION.search(text[max(0, start - 12):start])
+
+
+def _open_label(after: str) -> str | None:
+    """The noun phrase right after a cue, normalised: "a marmalade." -> "marmalade"."""
+    phrase = re.split(r"[.!?\n]", after, maxsplit=1)[0]
+    phrase = _OPEN_STOP.split(phrase, maxsplit=1)[0]
+    words = _words(_ARTICLE.sub("", phrase.strip()))
+    words = [w for w in words if w not in ("a", "an", "the", "some")]
+    if not words or len(words) > 4 or words[0] in _NOT_OBJECTS or (len(words) == 1 and words[0] in _NOT_OBJECTS):
+        return None
+    if any(w.endswith("n't") for w in words) or words[0] in ("not", "no", "never"):
+        return None
+    return " ".join(words)
+
+
+def read_reveal(text: str, table: "ObjectTable | None" = None, finish_reason: str | None = None,
+                labels: LabelSet | None = None) -> Reveal:
+    """The object a reveal names anywhere in it, as a person would read it.
+
+    A table object (name, alias or plural, on word boundaries, not right after a negation) wins;
+    among several, the first one after a reveal cue ("it was", "the object was", "you're asking
+    about"), else the first. Without one: an open label for the noun phrase after a cue, or for a
+    reply that is only a short noun phrase ("A marmalade."). A reply that is empty, only yes/no,
+    gives up, or names nothing is a non-reveal.
+    """
+    body = (text or "").strip()
+    if not body:
+        return Reveal(label=NON_REVEAL, non_reveal="empty")
+    if table is not None:
+        hits = [(m.start(), m.end(), table.surface_forms()[m.group(0).lower()])
+                for m in table.surface_pattern().finditer(body) if _not_negated(body, m.start())]
+        if hits:
+            cue_ends = [m.end() for m in _CUE.finditer(body)]
+            after_cue = [h for h in hits if any(e <= h[0] and h[0] - e <= 40 for e in cue_ends)]
+            pick = (after_cue or hits)[0]
+            # "an orange cat": a table word right before another is a modifier; the head noun wins
+            for nxt in hits:
+                if nxt[0] > pick[1] and not body[pick[1]:nxt[0]].strip():
+                    pick = nxt
+            return Reveal(label=pick[2], in_table=True)
+    for m in _CUE.finditer(body):
+        if not _not_negated(body, m.start()) or body[m.end():m.end() + 4].lower().startswith("not"):
+            continue
+        label = _open_label(body[m.end():])
+        if label is not None:
+            return Reveal(label=label)
+    if _GIVE_UP.search(body):
+        return Reveal(label=NON_REVEAL, non_reveal="gives up")
+    if parse_answer(body, labels) != INVALID:
+        return Reveal(label=NON_REVEAL, non_reveal="yes/no")
+    # a bare noun phrase with an article ("A marmalade."): a bare word could be anything ("Okay.")
+    first = re.split(r"[.!?\n]", body, maxsplit=1)[0]
+    if _ARTICLE.match(first) and 0 < len(_words(first)) <= 4:
+        label = _open_label(first)
+        if label is not None:
+            return Reveal(label=label)
+    if finish_reason == "length":
+        return Reveal(label=NON_REVEAL, non_reveal="cut off")
+    return Reveal(label=NON_REVEAL, non_reveal="no object named")
 
 
 def article(name: str) -> str:

@@ -2,10 +2,12 @@
 
 Games run concurrently (``asyncio.gather`` under a semaphore). For every game and every node
 ``t = 0..T`` the reveal is resampled K times in one n=K call, canonicalised and checked
-against the answers given so far. The summary gives, per condition and turn: the reveal
-entropy (mean over games with a bootstrap interval), distinct reveals, the share of reveals
-that fit every earlier answer, how many table objects remain possible, and for committed games
-the share of reveals naming the secret.
+against the answers given so far. The summary gives, per condition and turn, every share with
+its n and 95% interval: invalid answers, non-reveals, object reveals inside the table, the
+reveal entropy over the objects named (mean over games), distinct reveals, reveals that fit
+every earlier answer (n/a when nothing could be checked), how many table objects remain
+possible; for committed games the share naming the secret; with ``exact``, the exact
+posterior's entropy, its largest mass on any object and (committed) its mass on the secret.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from evaluator.stats import bootstrap_interval, wilson_interval
 from transcripts.schema import Transcript
 
 from .analysis import analyse_node, exact_posterior
-from .engine import COMMITTED, UNCOMMITTED, Questioner, ScriptQuestioner, play_game
+from .engine import ANSWER_FORMAT, COMMITTED, UNCOMMITTED, Questioner, ScriptQuestioner, answer_route, main_line, play_game
 from .fit import FitChecker
 from .table import ObjectTable, load_table
 
@@ -34,16 +36,29 @@ Progress = Callable[[int, int, str], None]
 
 class NodeStats(BaseModel):
     at: int
-    entropy_bits: float
+    k: int = 0
+    objects: int = Field(0, description="Reveals naming an object (the entropy's n).")
+    non_reveals: int = 0
+    in_table: int = 0
+    entropy_bits: float | None
+    entropy_ci: tuple[float, float] | None = None
     distinct: int
     top: str | None
-    top_mass: float
+    top_mass: float | None
     consistent: int
     contradicted: int
     undecided: int
+    nothing_to_check: int = 0
     remaining: int
+    secret_count: int | None = Field(None, description="Committed: object reveals naming the secret.")
     secret_share: float | None = None
     posterior_entropy: float | None = None
+    posterior_top: str | None = None
+    posterior_top_mass: float | None = Field(None, description="The largest exact-posterior mass on any object.")
+    posterior_secret_mass: float | None = Field(None, description="Committed: exact-posterior mass on the secret.")
+    answer_label: str | None = Field(None, description="Label of the answer to question `at` (None at 0).")
+    answer_source: str | None = None
+    answer_p_other: float | None = None
 
 
 class GameResult(BaseModel):
@@ -56,28 +71,98 @@ class GameResult(BaseModel):
     nodes: list[NodeStats]
 
 
+class Share(BaseModel):
+    """A share with its n and 95% Wilson interval; ``value`` None ("n/a") when n is 0."""
+
+    count: int
+    n: int
+    value: float | None
+    ci: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, count: int, n: int) -> "Share":
+        return cls(count=count, n=n, value=count / n if n else None, ci=wilson_interval(count, n) if n else None)
+
+    def text(self, digits: int = 2) -> str:
+        if self.value is None:
+            return "n/a (n=0)"
+        return f"{self.value:.{digits}f} [{self.ci[0]:.{digits}f}-{self.ci[1]:.{digits}f}] n={self.n}"
+
+
+class Mean(BaseModel):
+    """A mean over games with its n and 95% percentile bootstrap interval (contains the mean)."""
+
+    value: float | None
+    n: int
+    ci: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, values: Sequence[float], resamples: int = 500) -> "Mean":
+        values = list(values)
+        if not values:
+            return cls(value=None, n=0, ci=None)
+        m = fmean(values)
+        lo, hi = bootstrap_interval(values, fmean, resamples=resamples)
+        return cls(value=m, n=len(values), ci=(min(lo, m), max(hi, m)))
+
+    def text(self, digits: int = 2) -> str:
+        if self.value is None:
+            return "n/a (n=0)"
+        return f"{self.value:.{digits}f} [{self.ci[0]:.{digits}f}-{self.ci[1]:.{digits}f}] n={self.n}"
+
+
 class TurnSummary(BaseModel):
     at: int
     games: int
-    entropy_mean: float
-    entropy_ci: tuple[float, float]
+    invalid: Share | None = Field(None, description="Answers to question `at` labelled invalid (None at turn 0).")
+    answers_from_distribution: int = Field(0, description="Answers drawn from the model's distribution (first-token logprobs or scored replies).")
+    p_other_mean: float | None = Field(None, description="Mean first-token mass off yes/no of the answers at this turn.")
+    non_reveals: Share = Field(description="Sampled reveals naming no object, over all sampled reveals.")
+    in_table: Share = Field(description="Object reveals naming a table object, over object reveals.")
+    entropy: Mean = Field(description="Reveal entropy over the objects named (bits), mean over games with any.")
     distinct_mean: float
     remaining_mean: float
-    consistency_share: float | None
-    consistency_ci: tuple[float, float] | None
+    consistency: Share = Field(description="Object reveals fitting every earlier answer, over those checked.")
     undecided: int
-    secret_share: float | None = None
-    posterior_entropy_mean: float | None = None
+    nothing_to_check: int
+    secret: Share | None = Field(None, description="Committed: object reveals naming the secret.")
+    posterior_entropy: Mean | None = None
+    posterior_top_mass: Mean | None = Field(None, description="Exact posterior: largest mass on any object.")
+    posterior_secret_mass: Mean | None = Field(None, description="Committed, exact posterior: mass on the secret.")
+    posterior_top_is_secret: Share | None = None
+
+    # the names earlier readers of summary.json used
+    @property
+    def entropy_mean(self) -> float | None:
+        return self.entropy.value
+
+    @property
+    def consistency_share(self) -> float | None:
+        return self.consistency.value
+
+    @property
+    def secret_share(self) -> float | None:
+        return self.secret.value if self.secret else None
 
 
 class ConditionSummary(BaseModel):
     condition: str
     games: int
     turns: list[TurnSummary]
-    secret_share: float | None = Field(None, description="Committed: share of all reveals naming the secret.")
-    consistency_share: float | None = Field(None, description="Share of all decided reveals that fit every earlier answer.")
-    answers_fit_secret: float | None = None
-    invalid_answers: float = 0.0
+    secret: Share | None = Field(None, description="Committed: object reveals naming the secret, all turns.")
+    consistency: Share
+    answers_fit_secret: Mean | None = None
+    invalid: Share = Field(description="Invalid answers over all answers.")
+    non_reveals: Share
+    in_table: Share
+
+    @property
+    def secret_share(self) -> float | None:
+        return self.secret.value if self.secret else None
+
+    @property
+    def consistency_share(self) -> float | None:
+        return self.consistency.value
 
 
 class BatchSummary(BaseModel):
@@ -87,6 +172,11 @@ class BatchSummary(BaseModel):
     turns: int
     k: int
     exact: bool
+    objects: str = "builtin"
+    candidates: int = 0
+    answers: str = Field("text", description="'logprobs': labels drawn from the model's first-token distribution; 'text': parsed.")
+    answer_format: str | None = None
+    notes: list[str] = Field(default_factory=list, description="What the run fell back to, and why.")
     conditions: dict[str, ConditionSummary]
 
 
@@ -114,23 +204,31 @@ async def run_game(
     checker: FitChecker,
     config: GenerateConfig | None = None,
     exact: bool = False,
+    answer_format: str | None = ANSWER_FORMAT,
+    rng: random.Random | None = None,
 ) -> tuple[Transcript, GameResult]:
-    transcript = await play_game(model, questioner, secret=secret, turns=turns, config=config, table=table)
-    qas = transcript.meta.get("questions", 0)
+    transcript = await play_game(model, questioner, secret=secret, turns=turns, config=config, table=table,
+                                 answer_format=answer_format, rng=rng)
+    line = main_line(transcript)
     nodes: list[NodeStats] = []
-    for at in range(qas + 1):
+    for at in range(len(line) + 1):
         node = await analyse_node(transcript, model, at=at, k=k, table=table, checker=checker, config=config)
         post = await exact_posterior(transcript, model, at=at, table=table) if exact else None
         d = node.sample.distribution
+        qa = line[at - 1] if at else None
         nodes.append(NodeStats(
-            at=at, entropy_bits=d.entropy_bits, distinct=d.distinct, top=d.top, top_mass=d.top_mass,
+            at=at, k=d.k, objects=d.objects, non_reveals=d.non_reveals, in_table=d.in_table,
+            entropy_bits=d.entropy_bits, entropy_ci=d.entropy_ci, distinct=d.distinct, top=d.top, top_mass=d.top_mass,
             consistent=node.consistency.consistent, contradicted=node.consistency.contradicted,
-            undecided=node.consistency.undecided, remaining=len(node.remaining), secret_share=node.secret_share,
+            undecided=node.consistency.undecided, nothing_to_check=node.consistency.nothing_to_check,
+            remaining=len(node.remaining),
+            secret_count=d.counts.get(secret, 0) if secret else None, secret_share=node.secret_share,
             posterior_entropy=post.entropy_bits if post else None,
+            posterior_top=post.top if post else None, posterior_top_mass=post.top_mass if post else None,
+            posterior_secret_mass=post.probabilities.get(secret) if post and secret else None,
+            answer_label=qa.label if qa else None, answer_source=qa.source if qa else None,
+            answer_p_other=qa.p_other if qa else None,
         ))
-    from .engine import main_line
-
-    line = main_line(transcript)
     fit_secret = None
     if secret is not None:
         decided = [(checker.truth_from_table(secret, qa.question), qa.label) for qa in line if qa.label in ("yes", "no")]
@@ -150,39 +248,58 @@ async def run_game(
 
 def summarise(condition: str, games: Sequence[GameResult], *, resamples: int = 500) -> ConditionSummary:
     max_at = max((len(g.nodes) for g in games), default=0)
+    committed = condition == COMMITTED
     turns: list[TurnSummary] = []
     for at in range(max_at):
         rows = [g.nodes[at] for g in games if len(g.nodes) > at]
-        ents = [r.entropy_bits for r in rows]
-        ok = sum(r.consistent for r in rows)
-        bad = sum(r.contradicted for r in rows)
-        shares = [r.secret_share for r in rows if r.secret_share is not None]
-        posts = [r.posterior_entropy for r in rows if r.posterior_entropy is not None]
+        answered = [r for r in rows if r.answer_label is not None]
+        others = [r.answer_p_other for r in answered if r.answer_p_other is not None]
+        posts = [r for r in rows if r.posterior_entropy is not None]
+        secret_posts = [r for r in posts if r.posterior_secret_mass is not None]
         turns.append(TurnSummary(
-            at=at, games=len(rows), entropy_mean=fmean(ents),
-            entropy_ci=bootstrap_interval(ents, fmean, resamples=resamples),
+            at=at, games=len(rows),
+            invalid=Share.of(sum(r.answer_label == "invalid" for r in answered), len(answered)) if at else None,
+            answers_from_distribution=sum(r.answer_source in ("logprobs", "score") for r in answered),
+            p_other_mean=fmean(others) if others else None,
+            non_reveals=Share.of(sum(r.non_reveals for r in rows), sum(r.k for r in rows)),
+            in_table=Share.of(sum(r.in_table for r in rows), sum(r.objects for r in rows)),
+            entropy=Mean.of([r.entropy_bits for r in rows if r.entropy_bits is not None], resamples),
             distinct_mean=fmean(r.distinct for r in rows), remaining_mean=fmean(r.remaining for r in rows),
-            consistency_share=ok / (ok + bad) if ok + bad else None,
-            consistency_ci=wilson_interval(ok, ok + bad) if ok + bad else None,
-            undecided=sum(r.undecided for r in rows),
-            secret_share=fmean(shares) if shares else None,
-            posterior_entropy_mean=fmean(posts) if posts else None,
+            consistency=Share.of(sum(r.consistent for r in rows), sum(r.consistent + r.contradicted for r in rows)),
+            undecided=sum(r.undecided for r in rows), nothing_to_check=sum(r.nothing_to_check for r in rows),
+            secret=Share.of(sum(r.secret_count or 0 for r in rows), sum(r.objects for r in rows)) if committed else None,
+            posterior_entropy=Mean.of([r.posterior_entropy for r in posts], resamples) if posts else None,
+            posterior_top_mass=Mean.of([r.posterior_top_mass for r in posts], resamples) if posts else None,
+            posterior_secret_mass=Mean.of([r.posterior_secret_mass for r in secret_posts], resamples) if secret_posts else None,
+            posterior_top_is_secret=Share.of(sum(r.posterior_top == g.secret for g in games for r in g.nodes[at:at + 1]
+                                                 if r.posterior_top is not None), len(secret_posts)) if secret_posts else None,
         ))
-    all_nodes = [n for g in games for n in g.nodes]
-    ok = sum(n.consistent for n in all_nodes)
-    bad = sum(n.contradicted for n in all_nodes)
-    shares = [n.secret_share for n in all_nodes if n.secret_share is not None]
-    fits = [g.answers_fit_secret for g in games if g.answers_fit_secret is not None]
+    nodes = [n for g in games for n in g.nodes]
     labels = [lab for g in games for lab in g.labels]
+    fits = [g.answers_fit_secret for g in games if g.answers_fit_secret is not None]
     return ConditionSummary(
         condition=condition,
         games=len(games),
         turns=turns,
-        secret_share=fmean(shares) if shares else None,
-        consistency_share=ok / (ok + bad) if ok + bad else None,
-        answers_fit_secret=fmean(fits) if fits else None,
-        invalid_answers=(labels.count("invalid") / len(labels)) if labels else 0.0,
+        secret=Share.of(sum(n.secret_count or 0 for n in nodes), sum(n.objects for n in nodes)) if committed else None,
+        consistency=Share.of(sum(n.consistent for n in nodes), sum(n.consistent + n.contradicted for n in nodes)),
+        answers_fit_secret=Mean.of(fits, resamples) if committed else None,
+        invalid=Share.of(labels.count("invalid"), len(labels)),
+        non_reveals=Share.of(sum(n.non_reveals for n in nodes), sum(n.k for n in nodes)),
+        in_table=Share.of(sum(n.in_table for n in nodes), sum(n.objects for n in nodes)),
     )
+
+
+def fallbacks(model: Model, exact: bool) -> list[str]:
+    """What a batch on ``model`` falls back to, in words for the report."""
+    caps = model.capabilities
+    notes = []
+    if not caps.logprobs:
+        notes.append(f"{model.name} gives no logprobs: answers are parsed from the text (invalid when they cannot be), "
+                     "and the mass test counts yes among sampled answers")
+    if exact and not caps.score:
+        notes.append(f"{model.name} cannot score continuations: no exact posterior, sampled reveals only")
+    return notes
 
 
 async def run_batch(
@@ -201,17 +318,22 @@ async def run_batch(
     concurrency: int = 4,
     seed: int = 0,
     progress: Progress | None = None,
+    answer_format: str | None = ANSWER_FORMAT,
 ) -> BatchResult:
     """Play ``games`` games per condition and resample every node.
 
     Questions: a fixed list (``questions``), a questioner per game (``questioner_factory``),
     or by default a seeded random order of the table's attribute questions per game.
-    Committed games draw their secret from the table (seeded).
+    Committed games draw their secret from the table (seeded). ``summary.notes`` says what the
+    run fell back to on this model (text answers without logprobs, no exact posterior without
+    scoring).
     """
     table = table if table is not None else load_table()
     checker = FitChecker(table, judge)
+    notes = fallbacks(model, exact)
+    exact = exact and model.capabilities.score
     rng = random.Random(seed)
-    plans: list[tuple[str, str | None, Questioner]] = []
+    plans: list[tuple[str, str | None, Questioner, random.Random]] = []
     for condition in conditions:
         for _ in range(games):
             secret = rng.choice(table.objects) if condition == COMMITTED else None
@@ -221,19 +343,19 @@ async def run_batch(
                 q = ScriptQuestioner(list(questions), name="script")
             else:
                 q = ScriptQuestioner(table_questions(table, turns, rng), name="table-random")
-            plans.append((condition, secret, q))
+            plans.append((condition, secret, q, random.Random(rng.getrandbits(32))))
     sem = asyncio.Semaphore(max(1, concurrency))
     done = 0
     total = len(plans)
     if progress:
         progress(0, total, "starting")
 
-    async def one(plan: tuple[str, str | None, Questioner]):
+    async def one(plan: tuple[str, str | None, Questioner, random.Random]):
         nonlocal done
-        condition, secret, q = plan
+        condition, secret, q, game_rng = plan
         async with sem:
             out = await run_game(model, q, secret=secret, turns=turns, k=k, table=table, checker=checker,
-                                 config=config, exact=exact)
+                                 config=config, exact=exact, answer_format=answer_format, rng=game_rng)
         done += 1
         if progress:
             progress(done, total, condition)
@@ -249,6 +371,11 @@ async def run_batch(
         turns=turns,
         k=k,
         exact=exact,
+        objects=table.name,
+        candidates=len(table.objects),
+        answers=answer_route(model),
+        answer_format=answer_format,
+        notes=notes,
         conditions={c: summarise(c, [g for g in game_results if g.condition == c]) for c in conditions},
     )
     return BatchResult(summary=summary, games=game_results, transcripts=transcripts)

@@ -5,12 +5,21 @@ and ``committed`` (persona ``twentyq-secret`` with the secret in its system prom
 a `transcripts.Transcript` (kind ``twentyq``): user turns carry ``meta={"kind": "question"}``,
 assistant turns ``{"kind": "answer", "label": "yes"|"no"|"unsure"|"invalid", "p_yes": ...}``;
 the closing "I give up, what was it?" is a question with ``give_up: true`` and the reply a
-``{"kind": "reveal", "label": <canonical object>}``. Resampled branches are sibling turns.
+``{"kind": "reveal", "label": <canonical object | open label | "(non-reveal)">}``. Resampled
+branches are sibling turns.
+
+Answers: where the backend gives logprobs, the answer is read from the model's first-token
+distribution (``answer_dist``: P(yes), P(no), P(other)) and the label drawn from it at the
+game's temperature; the turn then says "Yes." or "No." and keeps the model's own sampled text
+in ``sampled_text`` (``source: "logprobs"``). Otherwise the text is parsed (``source: "text"``).
+Each question is sent with the answer format appended ("Answer Yes or No.", as the published
+protocols do); the bare question is kept in the question turn's ``question``.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -25,7 +34,7 @@ from agents.model import Model
 from agents.types import GenerateConfig, Message
 from transcripts.schema import Transcript, Turn, reply_turn
 
-from .answers import LabelSet, p_yes, parse_answer, reveal_phrase
+from .answers import AnswerDistribution, LabelSet, Reveal, answer_distribution, draw_label, parse_answer, read_reveal, reveal_phrase
 from .fit import prompt_text
 from .table import ObjectTable, load_table
 
@@ -33,14 +42,21 @@ GIVE_UP = "I give up, what was it?"
 UNCOMMITTED = "uncommitted"
 COMMITTED = "committed"
 DEFAULT_CONFIG = GenerateConfig(temperature=1.0)
+#: appended to every question sent to the answerer (Huang et al.: "... Answer Yes or No.")
+ANSWER_FORMAT = "Answer Yes or No."
+#: first-token alternatives asked for: the most the OpenAI API allows, so P(other) is small tail mass
+TOP_LOGPROBS = 20
 
 
 class QA(BaseModel):
     number: int  # 1-based question number
-    question: str
+    question: str  # as the questioner asked it
     answer: str
     label: str
     p_yes: float | None = None
+    prompt: str | None = None  # as sent to the answerer (with the answer format), when it differs
+    source: str | None = None  # "logprobs" (drawn from the model's distribution) or "text" (parsed)
+    p_other: float | None = None
     attribute: str | None = None
     question_id: str | None = None
     answer_id: str | None = None
@@ -186,6 +202,22 @@ def pick_secret(spec: str | None, table: ObjectTable, rng: random.Random | None 
     return table.canonical(name) or name.lower()
 
 
+def ask_text(question: str, answer_format: str | None) -> str:
+    """The question as sent to the answerer."""
+    return f"{question.rstrip()} {answer_format}" if answer_format else question
+
+
+def table_for(transcript: Transcript) -> ObjectTable:
+    """The object table a saved game was played with (the built-in one for older games)."""
+    return load_table(transcript.meta.get("objects") or None)
+
+
+def reveal_meta(text: str, table: ObjectTable | None, finish_reason: str | None = None,
+                labels: LabelSet | None = None) -> tuple[Reveal, dict]:
+    r = read_reveal(text, table, finish_reason, labels)
+    return r, {"label": r.label, "in_table": r.in_table, "non_reveal": r.non_reveal}
+
+
 def canonical_object(text: str, table: ObjectTable | None) -> str:
     """A reveal's object, canonical if the table knows it, else its normalised phrase."""
     phrase = reveal_phrase(text)
@@ -197,9 +229,45 @@ def canonical_object(text: str, table: ObjectTable | None) -> str:
 
 
 def answer_config(model: Model, config: GenerateConfig | None = None) -> GenerateConfig:
-    """Ask for first-token logprobs where the backend has them (for P(yes))."""
-    extra = GenerateConfig(logprobs=True, top_logprobs=5) if model.capabilities.logprobs else GenerateConfig()
+    """Ask for first-token logprobs where the backend has them (for P(yes), P(no), P(other))."""
+    extra = GenerateConfig(logprobs=True, top_logprobs=TOP_LOGPROBS) if model.capabilities.logprobs else GenerateConfig()
     return extra.merged(config)
+
+
+def answer_route(model: Model) -> str:
+    """How answers are read on ``model``: ``logprobs`` (the model's own distribution) or ``text``."""
+    return "logprobs" if model.capabilities.logprobs else "text"
+
+
+#: the replies scored when the first token shows no yes/no mass (a backend that scores, hf/ and organism)
+SCORED_REPLIES = ("Yes.", "No.")
+
+
+def read_answer(choice, labels: LabelSet, temperature: float | None, rng: random.Random,
+                scored: AnswerDistribution | None = None) -> dict:
+    """The answer turn's fields for one sample: label drawn from the first-token distribution
+    (or from ``scored``, the scored replies) where either has yes/no mass, else parsed from the text."""
+    text_label = parse_answer(choice.text, labels)
+    dist = answer_distribution(choice.logprobs, labels)
+    if (dist is None or dist.p_yes + dist.p_no <= 0) and scored is not None:
+        dist = scored
+    drawn = draw_label(dist, temperature, rng) if dist is not None else None
+    if drawn is None:
+        return {"label": text_label, "source": "text", "p_yes": dist.p_yes_given_answer if dist else None,
+                "answer_dist": dist.model_dump() if dist else None, "content": choice.text}
+    return {"label": drawn, "source": dist.source, "p_yes": dist.p_yes_given_answer, "answer_dist": dist.model_dump(),
+            "text_label": text_label, "sampled_text": choice.text, "content": "Yes." if drawn == "yes" else "No."}
+
+
+async def scored_answer(agent: Agent, history: list[Message], choice, labels: LabelSet) -> AnswerDistribution | None:
+    """Where the first token shows no yes/no mass and the backend scores: P(reply is "Yes.") and
+    P(reply is "No.") exactly, so the answer is still read from the model's distribution."""
+    dist = answer_distribution(choice.logprobs, labels)
+    if (dist is not None and dist.p_yes + dist.p_no > 0) or not agent.model.capabilities.score:
+        return None
+    yes, no = await agent.model.score(agent.messages(history), list(SCORED_REPLIES))
+    p_yes, p_no = math.exp(yes), math.exp(no)
+    return AnswerDistribution(p_yes=p_yes, p_no=p_no, p_other=max(0.0, 1.0 - p_yes - p_no), source="score")
 
 
 class GameEvent(BaseModel):
@@ -220,11 +288,17 @@ async def play_game(
     table: ObjectTable | None = None,
     reveal: bool = True,
     on_event: Callable[[GameEvent], Any] | None = None,
+    answer_format: str | None = ANSWER_FORMAT,
+    rng: random.Random | None = None,
 ) -> Transcript:
-    """Play one game; return its transcript (the main line, ending in a reveal if asked)."""
+    """Play one game; return its transcript (the main line, ending in a reveal if asked).
+
+    ``rng`` draws the answer labels from the model's distribution (seeded from the config's
+    seed when not given)."""
     table = table if table is not None else load_table()
     labels = labels or LabelSet()
     agent = answerer(model, secret, config)
+    rng = rng or random.Random(agent.config.seed)
     condition = COMMITTED if secret is not None else UNCOMMITTED
     transcript = Transcript(
         kind="twentyq",
@@ -236,6 +310,9 @@ async def play_game(
             "questioner": questioner.name,
             "labels": labels.model_dump()["labels"],
             "config": config.model_dump(exclude_unset=True) if config else {},
+            "objects": table.name,
+            "answer_format": answer_format,
+            "answers": answer_route(model),
         },
     )
     persona = transcript.add_persona(agent.persona) if agent.persona else None
@@ -246,17 +323,15 @@ async def play_game(
         question = await questioner.ask(history)
         if question is None:
             break
-        q_turn = transcript.add(Turn(parent=parent, role="user", content=question, meta={
-            "kind": "question", "number": number, "attribute": table.attribute_for_question(question)}))
+        q_turn = transcript.add(Turn(parent=parent, role="user", content=ask_text(question, answer_format), meta={
+            "kind": "question", "number": number, "question": question, "attribute": table.attribute_for_question(question)}))
         if on_event:
             on_event(GameEvent(kind="question", number=number, text=question))
         messages.append(q_turn.message())
-        a_turn = await _answer(agent, transcript, q_turn, messages, labels, persona, number)
+        a_turn = await _answer(agent, transcript, q_turn, messages, labels, persona, number, rng)
         messages.append(a_turn.message())
         parent = a_turn.id
-        history.append(QA(number=number, question=question, answer=a_turn.content, label=a_turn.meta["label"],
-                          p_yes=a_turn.meta.get("p_yes"), attribute=q_turn.meta["attribute"],
-                          question_id=q_turn.id, answer_id=a_turn.id))
+        history.append(_qa(number, q_turn, a_turn))
         if on_event:
             on_event(GameEvent(kind="answer", number=number, text=a_turn.content, label=a_turn.meta["label"]))
     transcript.meta["main_leaf"] = parent
@@ -266,22 +341,41 @@ async def play_game(
                                      meta={"kind": "question", "give_up": True, "number": len(history)}))
         completion = await agent.respond([*messages, g_turn.message()])
         choice = completion.choices[0]
+        _, rmeta = reveal_meta(choice.text, table, choice.finish_reason, labels)
         r_turn = transcript.add(reply_turn(agent, g_turn.id, choice, completion, persona=persona,
-                                            meta={"kind": "reveal", "at": len(history),
-                                                  "label": canonical_object(choice.text, table)}))
+                                            meta={"kind": "reveal", "at": len(history), **rmeta}))
         transcript.meta["main_leaf"] = r_turn.id
         if on_event:
             on_event(GameEvent(kind="reveal", number=len(history), text=choice.text, label=r_turn.meta["label"]))
     return transcript
 
 
+async def answer_turn(agent: Agent, parent: str, history: list[Message], choice, completion, labels: LabelSet,
+                      rng: random.Random, *, persona: str | None, meta: dict) -> Turn:
+    """An answer turn for one sample of the reply to ``history``, its label read by `read_answer`."""
+    scored = await scored_answer(agent, history, choice, labels)
+    fields = read_answer(choice, labels, agent.config.temperature, rng, scored)
+    content = fields.pop("content")
+    if fields["source"] != "text":  # the turn says the drawn answer; the sampled text stays in meta
+        choice = choice.model_copy(update={"text": content, "logprobs": (choice.logprobs or [])[:1]})
+    return reply_turn(agent, parent, choice, completion, persona=persona, meta={**meta, **fields})
+
+
 async def _answer(agent: Agent, transcript: Transcript, q_turn: Turn, messages: list[Message],
-                  labels: LabelSet, persona: str | None, number: int) -> Turn:
+                  labels: LabelSet, persona: str | None, number: int, rng: random.Random) -> Turn:
     completion = await agent.respond(messages, answer_config(agent.model))
-    choice = completion.choices[0]
-    return transcript.add(reply_turn(agent, q_turn.id, choice, completion, persona=persona, meta={
-        "kind": "answer", "number": number, "label": parse_answer(choice.text, labels),
-        "p_yes": p_yes(choice.logprobs, labels)}))
+    return transcript.add(await answer_turn(agent, q_turn.id, messages, completion.choices[0], completion, labels, rng,
+                                            persona=persona, meta={"kind": "answer", "number": number}))
+
+
+def _qa(number: int, q_turn: Turn, a_turn: Turn) -> QA:
+    dist = a_turn.meta.get("answer_dist") or {}
+    question = q_turn.meta.get("question") or q_turn.content
+    return QA(number=number, question=question, answer=a_turn.content,
+              label=a_turn.meta.get("label") or parse_answer(a_turn.content), p_yes=a_turn.meta.get("p_yes"),
+              prompt=q_turn.content if q_turn.content != question else None, source=a_turn.meta.get("source"),
+              p_other=dist.get("p_other"), attribute=q_turn.meta.get("attribute"), question_id=q_turn.id,
+              answer_id=a_turn.id)
 
 
 # -- reading a game back -----------------------------------------------------------------------
@@ -296,10 +390,7 @@ def main_line(transcript: Transcript) -> list[QA]:
             reply = path[i + 1] if i + 1 < len(path) else None
             if reply is None or reply.meta.get("kind") != "answer":
                 break
-            out.append(QA(number=len(out) + 1, question=turn.content, answer=reply.content,
-                          label=reply.meta.get("label") or parse_answer(reply.content),
-                          p_yes=reply.meta.get("p_yes"), attribute=turn.meta.get("attribute"),
-                          question_id=turn.id, answer_id=reply.id))
+            out.append(_qa(len(out) + 1, turn, reply))
     return out
 
 

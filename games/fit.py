@@ -7,7 +7,8 @@ Decided, in order, by:
    temperature 0 (prompt: ``games/prompts/fit_judge.txt``); its verdicts are cached;
 4. otherwise undecided (None).
 
-Answers other than yes/no (unsure, invalid) constrain nothing: they always "fit".
+Answers other than yes/no (unsure, invalid) constrain nothing: they are not checkable (None),
+never counted as a fit.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ class FitChecker:
         return None, "none"
 
     async def fits(self, obj: str, question: str, label: str) -> bool | None:
+        """Fits, contradicts, or None: undecided, or not checkable (an answer other than yes/no)."""
         if label not in ("yes", "no"):
-            return True
+            return None
         truth, _ = await self.truth(obj, question)
         if truth is None:
             return None

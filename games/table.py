@@ -12,7 +12,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DATA_PATH = Path(__file__).parent / "data" / "objects.yaml"
+DATA_DIR = Path(__file__).parent / "data"
+DATA_PATH = DATA_DIR / "objects.yaml"
+#: tables chosen by name (``--objects NAME``); anything else is a path to a YAML file
+TABLES = {
+    "builtin": DATA_PATH,  # the built-in model's world (54 objects)
+    "everyday": DATA_DIR / "everyday.yaml",  # a larger set of everyday things, for real models
+}
 
 _ARTICLES = ("a ", "an ", "the ", "some ")
 
@@ -31,6 +37,24 @@ def normalise_question(text: str) -> str:
     return " ".join(t.split())
 
 
+def _plurals(name: str) -> list[str]:
+    """Plural forms of a (possibly multi-word) name: the last word inflected."""
+    head, _, last = name.rpartition(" ")
+    pre = head + " " if head else ""
+    forms = [last + "s", last + "es"]
+    if last.endswith("y") and last[-2:-1] not in "aeiou":
+        forms.append(last[:-1] + "ies")
+    if last.endswith("f"):
+        forms.append(last[:-1] + "ves")
+    if last.endswith("fe"):
+        forms.append(last[:-2] + "ves")
+    if last.endswith("man"):
+        forms.append(last[:-3] + "men")
+    if last.endswith("ouse"):
+        forms.append(last[:-4] + "ice")
+    return [pre + f for f in forms]
+
+
 def _singular(word: str) -> list[str]:
     out = [word]
     if word.endswith("ves") and len(word) > 4:
@@ -47,7 +71,9 @@ def _singular(word: str) -> list[str]:
 class ObjectTable:
     """Objects (canonical lowercase singular names) x attributes (keys) -> bool."""
 
-    def __init__(self, objects: dict[str, set[str]], attributes: list[Attribute], aliases: dict[str, str]):
+    def __init__(self, objects: dict[str, set[str]], attributes: list[Attribute], aliases: dict[str, str],
+                 name: str = "builtin"):
+        self.name = name
         self.objects: list[str] = list(objects)
         self.attributes: list[Attribute] = list(attributes)
         self.aliases: dict[str, str] = dict(aliases)
@@ -57,6 +83,25 @@ class ObjectTable:
         for a in self.attributes:
             for p in [a.question, *a.phrasings]:
                 self._phrase[normalise_question(p)] = a.key
+
+    def surface_forms(self) -> dict[str, str]:
+        """Every way of writing an object (name, alias, plurals; lower case) -> canonical name."""
+        if not hasattr(self, "_forms"):
+            forms: dict[str, str] = {}
+            for name, canon in [*((o, o) for o in self.objects), *self.aliases.items()]:
+                forms.setdefault(name, canon)
+                for pl in _plurals(name):
+                    forms.setdefault(pl, canon)
+            self._forms = forms
+        return self._forms
+
+    def surface_pattern(self) -> "re.Pattern[str]":
+        """One regex for all surface forms, longest first, on word boundaries."""
+        if not hasattr(self, "_pattern"):
+            alts = sorted(self.surface_forms(), key=len, reverse=True)
+            body = "|".join(re.escape(a).replace(r"\ ", r"[\s-]+") for a in alts)
+            self._pattern = re.compile(rf"(?<![\w'-])(?:{body})(?![\w'-])", re.IGNORECASE)
+        return self._pattern
 
     @property
     def attribute_keys(self) -> list[str]:
@@ -101,28 +146,54 @@ class ObjectTable:
         return [o for o in self.objects if self.consistent(o, answers)]
 
 
-def parse_table(data: dict) -> ObjectTable:
+def parse_table(data: dict, source: Path | str = DATA_PATH, name: str = "builtin") -> ObjectTable:
     attributes = []
     for a in data["attributes"]:
         phr = list(dict.fromkeys([a["question"], *a.get("phrasings", [])]))
         attributes.append(Attribute(key=a["key"], question=a["question"], phrasings=phr))
     keys = {a.key for a in attributes}
     objects: dict[str, set[str]] = {}
-    for name, trues in data["objects"].items():
+    for obj, trues in data["objects"].items():
         unknown = set(trues or []) - keys
         if unknown:
-            raise ValueError(f"{DATA_PATH}: object {name!r} has unknown attributes {sorted(unknown)}")
-        objects[str(name)] = set(trues or [])
+            raise ValueError(f"{source}: object {obj!r} has unknown attributes {sorted(unknown)}")
+        objects[str(obj)] = set(trues or [])
     aliases = {str(k).lower(): str(v) for k, v in (data.get("aliases") or {}).items()}
     for k, v in aliases.items():
         if v not in objects:
-            raise ValueError(f"{DATA_PATH}: alias {k!r} points to unknown object {v!r}")
-    return ObjectTable(objects, attributes, aliases)
+            raise ValueError(f"{source}: alias {k!r} points to unknown object {v!r}")
+    return ObjectTable(objects, attributes, aliases, name=name)
 
 
-@functools.lru_cache(maxsize=1)
-def load_table() -> ObjectTable:
+def table_path(spec: str | None) -> Path:
+    """``builtin`` (default), ``everyday``, or a path to a table YAML file."""
+    if spec is None or spec in TABLES:
+        return TABLES[spec or "builtin"]
+    return Path(spec)
+
+
+@functools.lru_cache(maxsize=8)
+def load_table(spec: str | None = None) -> ObjectTable:
+    """The object table named ``spec`` (see `table_path`); the built-in model's world by default.
+
+    A missing or malformed file is a `ConfigError` naming it."""
     import yaml
 
-    with open(DATA_PATH, encoding="utf-8") as f:
-        return parse_table(yaml.safe_load(f))
+    from agents.errors import ConfigError
+
+    path = table_path(spec)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as err:
+        raise ConfigError(f"--objects {spec}: cannot read {path}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"--objects {spec}: {path}{where}: not valid YAML") from None
+    if not isinstance(data, dict) or not isinstance(data.get("attributes"), list) or not isinstance(data.get("objects"), dict):
+        raise ConfigError(f"--objects {spec}: {path}: expected 'attributes' (a list) and 'objects' (a mapping)")
+    try:
+        return parse_table(data, path, name=spec or "builtin")
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"--objects {spec}: {err}") from None

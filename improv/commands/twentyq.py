@@ -21,6 +21,14 @@ def _model_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint")
 
 
+def _game_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--objects", default=None, metavar="builtin|everyday|FILE",
+                   help="candidate object table: builtin (the built-in model's 54 objects, default), everyday "
+                        "(200+ everyday things, for real models) or a table YAML file")
+    p.add_argument("--answer-format", default=None, metavar="TEXT",
+                   help='appended to every question sent to the answerer (default: "Answer Yes or No."; "" for none)')
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="{play,resample,batch}")
 
@@ -33,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=0, help="after the game, resample the reveal K times (default: no)")
     p.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
     p.add_argument("--no-save", action="store_true")
+    _game_opts(p)
     add_json_option(p)
 
     r = sub.add_parser("resample", help="resample a saved game's reveal at a turn; distribution and consistency")
@@ -59,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--concurrency", type=int, default=4, help="games in flight (default 4)")
     b.add_argument("--seed", type=int, default=0, help="seed for secrets and question order")
     b.add_argument("--out", default=None, metavar="DIR", help="write transcripts/ and summary.json here")
+    _game_opts(b)
     add_json_option(b)
 
 
@@ -83,6 +93,14 @@ def _models(args, default: str | None = None):
     model = get_model(args.model or default, max_connections=args.max_connections)
     judge = get_model(args.judge, max_connections=args.max_connections) if args.judge else None
     return model, judge
+
+
+def _answer_format(args) -> str | None:
+    from games.engine import ANSWER_FORMAT
+
+    if args.answer_format is None:
+        return ANSWER_FORMAT
+    return args.answer_format.strip() or None
 
 
 def _positive(name: str, value: int, minimum: int = 1) -> None:
@@ -133,7 +151,9 @@ def _dist_table(title: str, counts: dict[str, int], k: int, fits=None, posterior
         row = [Text(printable(obj)), str(c), f"{share:.2f}", "█" * max(1, round(share * 20))]
         if fits is not None:
             f = fits.get(obj)
-            if f is None or f.consistent is None:
+            if f is not None and f.nothing_to_check:
+                row.append("nothing to check")
+            elif f is None or f.consistent is None:
                 row.append("undecided")
             elif f.consistent:
                 row.append("yes")
@@ -154,7 +174,7 @@ def run_play(args) -> int:
     from transcripts.store import save
 
     _positive("--turns", args.turns)
-    table = load_table()
+    table = load_table(args.objects)
     secret = pick_secret(args.secret, table)
     model, judge = _models(args)
     console = _console()
@@ -186,7 +206,7 @@ def run_play(args) -> int:
     async def go():
         try:
             t = await play_game(model, questioner, secret=secret, turns=args.turns, config=_config(args),
-                                table=table, on_event=on_event)
+                                table=table, on_event=on_event, answer_format=_answer_format(args))
             node = None
             if args.k:
                 from games.analysis import analyse_node
@@ -210,40 +230,72 @@ def run_play(args) -> int:
     return 0
 
 
+def _entropy_text(d) -> str:
+    if d.entropy_bits is None:
+        return "entropy n/a (no reveal named an object)"
+    lo, hi = d.entropy_ci
+    return (f"entropy {d.entropy_bits:.2f} bits over {d.objects} object reveals (95% bias-corrected bootstrap "
+            f"interval {lo:.2f}-{hi:.2f}), effective number {d.effective_number:.2f}, distinct {d.distinct}, "
+            f"top-1 mass {d.top_mass:.2f}")
+
+
 def _print_node(console, node) -> None:
     d = node.sample.distribution
-    console.print(_dist_table(f"reveals after {node.at} answers (K={d.k})", d.counts, d.k, node.fits, node.posterior))
+    console.print(_dist_table(f"reveals after {node.at} answers (K={d.k})", d.counts, d.objects, node.fits, node.posterior))
     c = node.consistency
-    share = "n/a" if c.share is None else f"{c.share:.2f}"
-    lo, hi = d.entropy_ci
-    note = "" if lo - 1e-9 <= d.entropy_bits <= hi + 1e-9 else "; the plug-in entropy is biased low when K is small next to the distinct count: raise -k"
+    share = "n/a" if c.share is None else f"{c.share:.2f} [{c.share_ci[0]:.2f}-{c.share_ci[1]:.2f}]"
+    reasons = ", ".join(f"{r} {n}" for r, n in d.non_reveal_reasons.items())
+    in_table = f"{d.in_table}/{d.objects}" if d.objects else "n/a (0 object reveals)"
     console.print(
-        f"entropy {d.entropy_bits:.2f} bits (bootstrap 95% CI {lo:.2f}-{hi:.2f}{note}), "
-        f"effective number {d.effective_number:.2f}, distinct {d.distinct}, top-1 mass {d.top_mass:.2f}; "
-        f"consistent with every answer: {share} ({c.consistent} fit, {c.contradicted} contradicted, {c.undecided} undecided); "
+        f"{_entropy_text(d)}; non-reveals {d.non_reveals}/{d.k}{' (' + reasons + ')' if reasons else ''}; "
+        f"inside the object table {in_table}; "
+        f"fit every earlier answer: {share} of {c.checked} checkable ({c.consistent} fit, {c.contradicted} contradicted, "
+        f"{c.undecided} undecided, {c.nothing_to_check} with nothing to check); "
         f"table objects still possible: {len(node.remaining)}",
         markup=False,
     )
     if node.secret is not None:
-        console.print(f"secret {node.secret}: share of reveals naming it {node.secret_share:.2f}", markup=False)
+        named = "n/a" if node.secret_share is None else f"{node.secret_share:.2f}"
+        console.print(f"secret {node.secret}: share of object reveals naming it {named} (n={d.objects})", markup=False)
     if node.posterior is not None:
         p = node.posterior
-        console.print(f"exact posterior: entropy {p.entropy_bits:.2f} bits, top {p.top} ({p.top_mass:.2f})", markup=False)
+        extra = f", mass on the secret {p.probabilities.get(node.secret, 0.0):.3f}" if node.secret else ""
+        console.print(f"exact posterior: entropy {p.entropy_bits:.2f} bits, top {p.top} ({p.top_mass:.2f}){extra}", markup=False)
+
+
+def mass_text(mass, k_label: str | None = None) -> str:
+    """One paragraph for a mass test: Σ, the spread beside it, and the flags."""
+    top = sorted(mass.per_candidate.items(), key=lambda kv: -kv[1])[:8]
+    n = len(mass.per_candidate)
+    parts = [f"mass test ({mass.source}, k={mass.k}): sum of P(yes) over {n} objects = {mass.total:.2f} "
+             "(a committed answerer sums to about 1 with the mass on one object)"]
+    if mass.top is not None:
+        ratio = "n/a" if mass.normalised_entropy_ratio is None else f"{mass.normalised_entropy_ratio:.2f}"
+        ent = "n/a" if mass.normalised_entropy_bits is None else f"{mass.normalised_entropy_bits:.2f}"
+        parts.append(f"top candidate {mass.top} P(yes) {mass.top_p_yes:.2f}; entropy of the normalised P(yes) {ent} bits "
+                     f"({ratio} of the {n}-object maximum)")
+    if mass.no_to_everything:
+        parts.append("FLAG: no candidate gets P(yes) >= 0.5 (the answerer says no to everything): the sum says nothing about commitment")
+    if mass.yes_to_everything:
+        parts.append("FLAG: every candidate gets P(yes) >= 0.5 (the answerer says yes to everything)")
+    if mass.p_other_mean is not None:
+        parts.append(f"mean first-token mass off yes/no {mass.p_other_mean:.2f}")
+    parts.append("highest: " + ", ".join(f"{o} {p:.2f}" for o, p in top))
+    return "; ".join(parts)
 
 
 # -- resample ------------------------------------------------------------------------------
 
 def run_resample(args) -> int:
     from games.analysis import analyse_node, answer_flips, mass_test, posterior_curve
-    from games.engine import check_game
+    from games.engine import check_game, table_for
     from games.fit import FitChecker
-    from games.table import load_table
     from transcripts.store import load, save
 
     _positive("-k", args.k)
     transcript = load(args.transcript)
     check_game(transcript)
-    table = load_table()
+    table = table_for(transcript)
     model, judge = _models(args, transcript.meta.get("model"))
 
     async def go():
@@ -286,10 +338,7 @@ def run_resample(args) -> int:
             t.add_row(str(i), q, f"{post.entropy_bits:.2f}", gain, f"{post.top} ({post.top_mass:.2f})")
         console.print(t)
     if mass is not None:
-        top = sorted(mass.per_candidate.items(), key=lambda kv: -kv[1])[:8]
-        console.print(f"mass test ({mass.source}, k={mass.k}): sum of P(yes) over {len(mass.per_candidate)} objects = "
-                      f"{mass.total:.2f} (a committed answerer sums to about 1); highest: "
-                      + ", ".join(f"{o} {p:.2f}" for o, p in top), markup=False)
+        console.print(mass_text(mass), markup=False)
     if flip is not None:
         rate = "n/a" if flip.flip_rate is None else f"{flip.flip_rate:.2f}"
         console.print(f"answer flips at Q{args.flip} (K={flip.k}): original {flip.original}, flip rate {rate}, "
@@ -320,6 +369,9 @@ def run_batch(args) -> int:
             raise ConfigError("--questioner human cannot run in batch; use model:MODEL or script:FILE")
         make_questioner(args.questioner)  # validate now
         factory = lambda: make_questioner(args.questioner)  # noqa: E731
+    from games.table import load_table
+
+    table = load_table(args.objects)
     model, judge = _models(args)
     console = _console()
 
@@ -327,7 +379,8 @@ def run_batch(args) -> int:
         try:
             return await batch(model, games=args.games, turns=args.turns, k=args.k, questions=questions,
                                questioner_factory=factory, conditions=conditions, judge=judge, config=_config(args),
-                               exact=args.exact, concurrency=args.concurrency, seed=args.seed, progress=progress)
+                               exact=args.exact, concurrency=args.concurrency, seed=args.seed, progress=progress,
+                               table=table, answer_format=_answer_format(args))
         finally:
             await model.aclose()
             if judge is not None:
@@ -367,27 +420,50 @@ def _stderr_console():
 def _print_summary(console, summary) -> None:
     from rich.table import Table
 
+    how = ("drawn from the model's first-token P(yes)/P(no)" if summary.answers == "logprobs"
+           else "parsed from the text")
+    console.print(f"model {summary.model}: answers {how}; objects: {summary.objects} ({summary.candidates}); "
+                  f"answer format: {summary.answer_format or '(none)'}; K={summary.k} reveals per node; "
+                  "shares are value [95% Wilson interval] n=count; entropies mean [95% bootstrap interval] n=games",
+                  markup=False)
+    for note in summary.notes:
+        console.print(f"note: {note}", markup=False)
     for cond in summary.conditions.values():
-        t = Table(title=f"{cond.condition}: {cond.games} games, K={summary.k}, model {summary.model}", title_justify="left")
-        cols = ["turn", "objects possible", "reveal entropy (bits)", "95% CI", "distinct", "fit all answers"]
+        t = Table(title=f"{cond.condition}: {cond.games} games", title_justify="left")
+        cols = ["turn", "invalid answers", "non-reveals", "in the table", "reveal entropy (bits)", "distinct",
+                "objects possible", "fit all answers"]
         if cond.condition == "committed":
             cols.append("name the secret")
         if summary.exact:
-            cols.append("exact posterior H")
+            cols += ["exact H", "exact top mass"]
+            if cond.condition == "committed":
+                cols.append("exact mass on secret")
         for c in cols:
             t.add_column(c, justify="right")
         for row in cond.turns:
-            cells = [str(row.at), f"{row.remaining_mean:.1f}", f"{row.entropy_mean:.2f}",
-                     f"{row.entropy_ci[0]:.2f}-{row.entropy_ci[1]:.2f}", f"{row.distinct_mean:.1f}",
-                     "n/a" if row.consistency_share is None else f"{row.consistency_share:.2f}"]
+            cells = [str(row.at), row.invalid.text() if row.invalid else "", row.non_reveals.text(), row.in_table.text(),
+                     row.entropy.text(), f"{row.distinct_mean:.1f}", f"{row.remaining_mean:.1f}", row.consistency.text()]
             if cond.condition == "committed":
-                cells.append("n/a" if row.secret_share is None else f"{row.secret_share:.2f}")
+                cells.append(row.secret.text() if row.secret else "n/a")
             if summary.exact:
-                cells.append("n/a" if row.posterior_entropy_mean is None else f"{row.posterior_entropy_mean:.2f}")
+                cells.append(row.posterior_entropy.text() if row.posterior_entropy else "n/a")
+                cells.append(row.posterior_top_mass.text() if row.posterior_top_mass else "n/a")
+                if cond.condition == "committed":
+                    cells.append(row.posterior_secret_mass.text() if row.posterior_secret_mass else "n/a")
             t.add_row(*cells)
         console.print(t)
-    top = max((r.entropy_mean for c in summary.conditions.values() for r in c.turns), default=1.0) or 1.0
+        line = (f"  all turns: invalid answers {cond.invalid.text()}; non-reveals {cond.non_reveals.text()}; "
+                f"in the table {cond.in_table.text()}; fit all answers {cond.consistency.text()}")
+        if cond.secret is not None:
+            line += f"; name the secret {cond.secret.text()}"
+        if cond.answers_fit_secret is not None:
+            line += f"; answers agree with the secret {cond.answers_fit_secret.text()}"
+        console.print(line, markup=False)
+    values = [r.entropy.value for c in summary.conditions.values() for r in c.turns if r.entropy.value is not None]
+    top = max(values, default=1.0) or 1.0
     console.print("commitment curve (reveal entropy by turn):", markup=False)
     for cond in summary.conditions.values():
-        line = sparkline([r.entropy_mean for r in cond.turns], top)
-        console.print(f"  {cond.condition:<12} {line}  " + " ".join(f"{r.entropy_mean:.2f}" for r in cond.turns), markup=False)
+        ents = [r.entropy.value for r in cond.turns]
+        line = sparkline([e or 0.0 for e in ents], top)
+        console.print(f"  {cond.condition:<12} {line}  " + " ".join("n/a" if e is None else f"{e:.2f}" for e in ents),
+                      markup=False)

@@ -5,7 +5,21 @@ import math
 import pytest
 
 from agents.types import TokenLogprob, TopLogprob
-from games.answers import INVALID, LabelSet, article, guessed_object, p_yes, parse_answer, reveal_phrase
+from games.answers import (
+    INVALID,
+    NON_REVEAL,
+    AnswerDistribution,
+    LabelSet,
+    answer_distribution,
+    answer_sentence,
+    article,
+    draw_label,
+    guessed_object,
+    p_yes,
+    parse_answer,
+    read_reveal,
+    reveal_phrase,
+)
 from games.engine import canonical_object
 from games.table import load_table
 
@@ -29,8 +43,26 @@ from games.table import load_table
         ("   ", INVALID),
         ("Yes and no.", INVALID),
         ("Yes, well, maybe", INVALID),
-        ("Not really", INVALID),
+        ("Not really", "no"),
         ("Nobody knows", INVALID),
+        # the forms real chat models use (issue 16, SmolLM2-135M-Instruct)
+        ("Is it alive?\nNo.", "no"),
+        ("Is it made of metal? Yes, it is.", "yes"),
+        ("Absolutely!", "yes"),
+        ("Of course!", "yes"),
+        ("Certainly.", "yes"),
+        ("Sure, it is.", "yes"),
+        ("Not really.", "no"),
+        ("Of course not.", "no"),
+        ("Certainly not!", "no"),
+        ("No, I'm sure it isn't.", "no"),
+        ("A: Yes.", "yes"),
+        # a ramble is not guessed past, and a mixed answer stays invalid
+        ("The first question. No, it can't.", INVALID),
+        ("Is it alive?", INVALID),
+        ("Absolutely not, well, yes.", INVALID),
+        ("Of course, no.", INVALID),
+        ("Sure, no.", INVALID),
         ("Yesterday", INVALID),
         ("Yes. No wait.", "yes"),
     ],
@@ -113,6 +145,96 @@ def test_parser_never_guesses_outside_the_label_set(text):
         # a label is only given when the answer's first word is the first word of one of its phrases
         import re
 
-        first_word = re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))[0]
+        # ... of the answer sentence (an echoed question before it is skipped)
+        first_word = re.findall(r"[a-z0-9']+", answer_sentence(text).lower().replace("\u2019", "'"))[0]
         assert first_word in {p.split()[0] for p in LabelSet().labels[label]}
     assert isinstance(reveal_phrase(text), str)
+
+
+# -- answers read from the model's distribution ---------------------------------------------------
+
+def test_answer_distribution_keeps_the_mass_on_other_tokens():
+    lps = _lp("Is", math.log(0.5), [("Is", math.log(0.5)), ("Yes", math.log(0.2)), (" no", math.log(0.1)),
+                                    ("Absolutely", math.log(0.1))])
+    d = answer_distribution(lps)
+    # "Absolutely" may go on "not": mass on neither answer
+    assert d.p_yes == pytest.approx(0.2) and d.p_no == pytest.approx(0.1)
+    assert d.p_other == pytest.approx(0.7)
+    assert d.p_yes_given_answer == pytest.approx(2 / 3)
+    assert answer_distribution(None) is None
+
+
+def test_draw_label_follows_the_distribution_and_the_temperature():
+    import random
+
+    d = AnswerDistribution(p_yes=0.3, p_no=0.1, p_other=0.6)
+    rng = random.Random(1)
+    draws = [draw_label(d, 1.0, rng) for _ in range(4000)]
+    assert draws.count("yes") / 4000 == pytest.approx(0.75, abs=0.03)
+    assert {draw_label(d, 0.0, rng) for _ in range(20)} == {"yes"}
+    # T=0.5 squares the odds: 9:1
+    sharp = [draw_label(d, 0.5, rng) for _ in range(4000)]
+    assert sharp.count("yes") / 4000 == pytest.approx(0.9, abs=0.02)
+    assert draw_label(AnswerDistribution(p_yes=0.0, p_no=0.0, p_other=1.0), 1.0, rng) is None
+    assert draw_label(AnswerDistribution(p_yes=1e-30, p_no=1e-31, p_other=1.0), 0.01, rng) == "yes"
+
+
+# -- reveals read like a person would --------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text,label,in_table",
+    [
+        ("I think it was a cat.", "cat", True),
+        ("The object was a pair of scissors.", "scissors", True),
+        ("You're asking about a lamp", "lamp", True),
+        ("It was a fridge.", "refrigerator", True),
+        ("Cats!", "cat", True),
+        ("It's not a cat, it's a dog.", "dog", True),
+        ("It was an orange cat.", "cat", True),
+        ("I was thinking of cell phones all along", "phone", True),
+        ("Okay, I'll tell you: it was a bicycle, a red one.", "bicycle", True),
+        # objects outside the table keep a normalised open label
+        ("No, it was a marmalade.", "marmalade", False),
+        ("It was a flux capacitor.", "flux capacitor", False),
+        ("The answer is: a teapot.", "teapot", False),
+        ("A spaceship.", "spaceship", False),
+    ],
+)
+def test_read_reveal_finds_the_object(text, label, in_table):
+    r = read_reveal(text, load_table())
+    assert (r.label, r.in_table, r.non_reveal) == (label, in_table, None)
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("no", "yes/no"),
+        ("Yes.", "yes/no"),
+        ("Is it alive?\nNo.", "yes/no"),
+        ("I give up.", "gives up"),
+        ("i give up", "gives up"),
+        ("I don't know what it was.", "gives up"),
+        ("(none)", "no object named"),
+        ("n't out of the blue", "no object named"),
+        ("It wasn't out of the blue.", "no object named"),
+        ("It is not a car.", "no object named"),
+        ("Okay.", "no object named"),
+        ("It was fun!", "no object named"),
+    ],
+)
+def test_read_reveal_non_reveals_are_never_objects(text, reason):
+    r = read_reveal(text, load_table())
+    assert r.label == NON_REVEAL and not r.is_object and r.non_reveal == reason
+
+
+def test_read_reveal_cut_off_reply():
+    assert read_reveal("Well, let me think about what the", load_table(), finish_reason="length").non_reveal == "cut off"
+
+
+def test_reveal_names_need_word_boundaries():
+    t = load_table()
+    assert read_reveal("It was a catalogue.", t).label == "catalogue"  # not "cat"
+    assert read_reveal("It was scattered.", t).label == "scattered"
+    assert read_reveal("It was a carpet", t).label == "carpet"  # not "car"

@@ -152,8 +152,9 @@ async def test_judge_decides_pairs_outside_the_table_one_at_a_time():
 
 async def test_unsure_and_invalid_answers_constrain_nothing():
     checker = FitChecker(load_table())
-    assert await checker.fits("cat", "Is it a plant?", "unsure") is True
-    assert await checker.fits("cat", "Is it a plant?", "invalid") is True
+    # not checkable, never counted as a fit
+    assert await checker.fits("cat", "Is it a plant?", "unsure") is None
+    assert await checker.fits("cat", "Is it a plant?", "invalid") is None
     assert await checker.fits("cat", "Is it a plant?", "yes") is False
     assert await checker.fits("cat", "Is it a cat?", "yes") is True
     assert await checker.fits("dog", "Is it a cat?", "yes") is False
@@ -173,7 +174,9 @@ async def test_mass_test_and_flips_from_samples():
     assert mt.source == "samples" and mt.k == 4
     assert mt.total == pytest.approx(1.5)
     probes = [x for x in t.turns if x.meta.get("probe") == "mass" and x.role == "user"]
-    assert sorted(p.content for p in probes) == ["Is it a cat?", "Is it a dog?", "Is it a rose?"]
+    # the answer format is appended as in the game
+    assert sorted(p.content for p in probes) == [f"Is it a {o}? Answer Yes or No." for o in ("cat", "dog", "rose")]
+    assert mt.top_p_yes == pytest.approx(0.5) and not mt.no_to_everything
     f = await answer_flips(t, get_model("mock/cycle:Yes.|No.|Yes.|No."), question=2, k=4)
     assert f.flip_rate == pytest.approx(0.5) and f.original == "yes"
     with pytest.raises(ConfigError):
@@ -202,8 +205,12 @@ async def test_batch_summary_per_condition_and_turn(tmp_path):
     unc = s.conditions["uncommitted"]
     assert [r.at for r in unc.turns] == [0, 1, 2]
     assert all(r.entropy_mean == 0.0 and r.distinct_mean == 1.0 for r in unc.turns)
-    # answers "It was a cat." are invalid -> constrain nothing -> the reveal "cat" fits
-    assert unc.turns[2].consistency_share == 1.0
+    # answers "It was a cat." are invalid -> nothing to check: n/a, never 1.00
+    assert unc.turns[2].consistency_share is None and unc.turns[2].consistency.n == 0
+    assert unc.turns[2].nothing_to_check == 3 * 4
+    assert unc.turns[1].invalid.value == 1.0 and unc.turns[1].invalid.n == 3 and unc.turns[0].invalid is None
+    assert unc.invalid.n == 6 and unc.in_table.value == 1.0 and unc.non_reveals.value == 0.0
+    assert s.answers == "text" and any("no logprobs" in note for note in s.notes)
     assert s.conditions["committed"].turns[0].secret_share is not None
     path = save_batch(result, tmp_path)
     assert path.is_file() and len(list((tmp_path / "transcripts").glob("*.json"))) == 6

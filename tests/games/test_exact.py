@@ -59,5 +59,11 @@ async def test_batch_records_exact_posterior_entropy(tiny_dir):
         await model.aclose()
     turns = result.summary.conditions["committed"].turns
     assert [t.at for t in turns] == [0, 1]
-    assert all(t.posterior_entropy_mean is not None and 0 < t.posterior_entropy_mean <= math.log2(54) + 1e-9
+    assert all(t.posterior_entropy.value is not None and 0 < t.posterior_entropy.value <= math.log2(54) + 1e-9
                for t in turns)
+    # the committed contrast: mass on the secret beside the largest mass on any object
+    for t in turns:
+        assert 0 < t.posterior_secret_mass.value <= t.posterior_top_mass.value <= 1 and t.posterior_top_mass.n == 1
+    # answers read from the model's distribution: always a label, never invalid
+    assert turns[1].invalid.value == 0.0 and turns[1].answers_from_distribution == 1
+    assert result.summary.answers == "logprobs"

@@ -117,18 +117,20 @@ class TwentyQScreen(Screen):
     def new_games(self) -> None:
         import random
 
-        from games.engine import COMMITTED, UNCOMMITTED, pick_secret
+        from games.engine import ANSWER_FORMAT, COMMITTED, UNCOMMITTED, pick_secret
         from personas import get_persona
         from games.table import load_table
         from transcripts.schema import Transcript
 
         self.table = load_table()
+        self.rng = random.Random()  # draws answers from the model's P(yes)/P(no)
         secret = pick_secret(self.fixed_secret or "random", self.table, random.Random())
         self.games = {}
         for cond, sec in ((UNCOMMITTED, None), (COMMITTED, secret)):
             t = Transcript(kind="twentyq", title=f"20 Questions ({cond})",
                            meta={"condition": cond, "secret": sec, "model": self.model_name, "questioner": "human",
-                                 "main_leaf": None, "questions": 0})
+                                 "main_leaf": None, "questions": 0, "objects": self.table.name,
+                                 "answer_format": ANSWER_FORMAT})
             t.add_persona(get_persona("twentyq-secret" if sec else "twentyq-host"))  # the persona as it was
             self.games[cond] = t
         self.entropy = {c: {} for c in CONDITIONS}
@@ -168,11 +170,15 @@ class TwentyQScreen(Screen):
         out = Text()
         if node is not None:
             d = node.sample.distribution
-            out.append(f"reveals at turn {node.at} (K={d.k}): H={d.entropy_bits:.2f} bits, "
-                       f"2^H={d.effective_number:.1f}, top-1 {d.top_mass:.2f}\n")
-            out.append_text(bars(d.counts, d.k, node.fits))
-            share = node.consistency.share
-            out.append(f"fit every answer: {'n/a' if share is None else f'{share:.2f}'}; "
+            if d.entropy_bits is None:
+                out.append(f"reveals at turn {node.at} (K={d.k}): no reveal named an object\n")
+            else:
+                out.append(f"reveals at turn {node.at} (K={d.k}): H={d.entropy_bits:.2f} bits over {d.objects}, "
+                           f"2^H={d.effective_number:.1f}, top-1 {d.top_mass:.2f}\n")
+            out.append_text(bars(d.counts, d.objects, node.fits))
+            c = node.consistency
+            out.append(f"non-reveals {d.non_reveals}/{d.k}; in the table {d.in_table}/{d.objects}; "
+                       f"fit every answer: {'n/a' if c.share is None else f'{c.share:.2f}'} (n={c.checked}); "
                        f"table objects possible: {len(node.remaining)}\n")
         post = self.posteriors.get(cond)
         if post is not None:
@@ -211,7 +217,7 @@ class TwentyQScreen(Screen):
         self.run_worker(self._ask(question), exclusive=True, group="twentyq")
 
     async def _ask(self, question: str) -> None:
-        from games.engine import _answer, answerer
+        from games.engine import ANSWER_FORMAT, _answer, answerer, ask_text
 
         self.busy = True
         self.status("asking…")
@@ -226,10 +232,11 @@ class TwentyQScreen(Screen):
                 number = t.meta["questions"] + 1
                 parent = t.meta["main_leaf"]
                 history = t.messages(parent) if parent else []
-                q_turn = t.add(Turn(parent=parent, role="user", content=question, meta={
-                    "kind": "question", "number": number, "attribute": self.table.attribute_for_question(question)}))
+                q_turn = t.add(Turn(parent=parent, role="user", content=ask_text(question, ANSWER_FORMAT), meta={
+                    "kind": "question", "number": number, "question": question,
+                    "attribute": self.table.attribute_for_question(question)}))
                 a_turn = await _answer(agent, t, q_turn, [*history, q_turn.message()], LabelSet(),
-                                       next(iter(t.personas), None), number)
+                                       next(iter(t.personas), None), number, self.rng)
                 t.meta["main_leaf"] = a_turn.id
                 t.meta["questions"] = number
                 t.meta["model"] = model.name
@@ -272,7 +279,8 @@ class TwentyQScreen(Screen):
                                                  for c in CONDITIONS))
                 for cond, node in zip(CONDITIONS, results):
                     self.nodes[cond] = node
-                    self.entropy[cond][at] = node.sample.distribution.entropy_bits
+                    if node.sample.distribution.entropy_bits is not None:  # no object named: no point
+                        self.entropy[cond][at] = node.sample.distribution.entropy_bits
             self.refresh_views()
             self.status(f"resampled K={self.k} at turn {ats[-1] if len(ats) == 1 else '0..' + str(ats[-1])}")
         except Exception as err:
