@@ -215,6 +215,8 @@ async def exact_belief(model, prop: Proposition, system: str, samples: list[Samp
     b = prop.b or None
     if b is None and b_inferred:  # the inferred B is a normalised cluster key: score it as the model wrote it
         b = next((v for _, v in values if v and normalize(v) == b_inferred), b_inferred.title())
+    if b is not None and normalize(b) == normalize(prop.a):
+        b = None  # the claim is the truth: nothing to weigh it against but the other answers
     seen = {normalize(prop.a)} | ({normalize(b)} if b else set())
     others: Counter = Counter()
     for s, v in values:
