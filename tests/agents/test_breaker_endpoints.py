@@ -148,3 +148,24 @@ def test_display_url_and_check_base_url():
     assert display_url("https://u:p@h.example:8443/v1?key=s#f") == "https://h.example:8443/v1"
     assert display_url("http://[::1/v1?key=s") == "http://[::1/v1"
     assert check_base_url("http://localhost:8000/v1", "X") == "http://localhost:8000/v1"
+
+
+def test_a_server_that_accepts_and_never_answers_trips_the_breaker(clean_env, tmp_path, capsys):
+    """Timeouts count as connection failures: 300 conversations end after the first timeouts."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1024)  # the kernel accepts; nobody ever reads or answers
+    try:
+        inputs = tmp_path / "in.jsonl"
+        inputs.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"}]}) + "\n"
+                                  for i in range(300)))
+        clean_env.setenv("VLLM_BASE_URL", f"http://127.0.0.1:{silent.getsockname()[1]}/v1")
+        clean_env.setenv("IMPROV_TIMEOUT", "0.5")
+        started = time.monotonic()
+        code = main(["replay", str(inputs), "-m", "vllm/x", "--out", str(tmp_path / "out"), "--json"])
+        elapsed = time.monotonic() - started
+        failed = [c for c in json.loads(capsys.readouterr().out)["conversations"] if c["status"] == "failed"]
+        assert code == 1 and elapsed < 15, elapsed
+        assert len(failed) == 300 and len({c["error"] for c in failed}) == 1 and "timed out" in failed[0]["error"]
+    finally:
+        silent.close()
