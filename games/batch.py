@@ -27,7 +27,7 @@ from evaluator.stats import bootstrap_interval, wilson_interval
 from transcripts.schema import Transcript
 
 from .analysis import analyse_node, exact_posterior
-from .engine import ANSWER_FORMAT, COMMITTED, UNCOMMITTED, Questioner, ScriptQuestioner, answer_route, main_line, play_game
+from .engine import AUTO, COMMITTED, default_answer_format, UNCOMMITTED, Questioner, ScriptQuestioner, answer_route, main_line, play_game
 from .fit import FitChecker
 from .table import ObjectTable, load_table
 
@@ -204,7 +204,7 @@ async def run_game(
     checker: FitChecker,
     config: GenerateConfig | None = None,
     exact: bool = False,
-    answer_format: str | None = ANSWER_FORMAT,
+    answer_format: str | None = AUTO,
     rng: random.Random | None = None,
 ) -> tuple[Transcript, GameResult]:
     transcript = await play_game(model, questioner, secret=secret, turns=turns, config=config, table=table,
@@ -318,7 +318,7 @@ async def run_batch(
     concurrency: int = 4,
     seed: int = 0,
     progress: Progress | None = None,
-    answer_format: str | None = ANSWER_FORMAT,
+    answer_format: str | None = AUTO,
 ) -> BatchResult:
     """Play ``games`` games per condition and resample every node.
 
@@ -331,6 +331,8 @@ async def run_batch(
     table = table if table is not None else load_table()
     checker = FitChecker(table, judge)
     notes = fallbacks(model, exact)
+    if answer_format == AUTO:
+        answer_format = default_answer_format(model)
     exact = exact and model.capabilities.score
     rng = random.Random(seed)
     plans: list[tuple[str, str | None, Questioner, random.Random]] = []

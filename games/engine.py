@@ -44,6 +44,16 @@ COMMITTED = "committed"
 DEFAULT_CONFIG = GenerateConfig(temperature=1.0)
 #: appended to every question sent to the answerer (Huang et al.: "... Answer Yes or No.")
 ANSWER_FORMAT = "Answer Yes or No."
+AUTO = "auto"
+
+
+def default_answer_format(model: Model) -> str | None:
+    """`ANSWER_FORMAT`, except on the built-in model: it was trained on bare questions, and with
+    the format appended its committed answers agreed with the secret 0.81 instead of 1.00
+    (6 games, `improv twentyq batch -n 6`)."""
+    return None if model.name.split("/", 1)[0] == "organism" else ANSWER_FORMAT
+
+
 #: first-token alternatives asked for: the most the OpenAI API allows, so P(other) is small tail mass
 TOP_LOGPROBS = 20
 
@@ -288,13 +298,16 @@ async def play_game(
     table: ObjectTable | None = None,
     reveal: bool = True,
     on_event: Callable[[GameEvent], Any] | None = None,
-    answer_format: str | None = ANSWER_FORMAT,
+    answer_format: str | None = AUTO,
     rng: random.Random | None = None,
 ) -> Transcript:
     """Play one game; return its transcript (the main line, ending in a reveal if asked).
 
+    ``answer_format`` is appended to each question (``auto``: `default_answer_format`);
     ``rng`` draws the answer labels from the model's distribution (seeded from the config's
     seed when not given)."""
+    if answer_format == AUTO:
+        answer_format = default_answer_format(model)
     table = table if table is not None else load_table()
     labels = labels or LabelSet()
     agent = answerer(model, secret, config)

@@ -172,11 +172,14 @@ def table_path(spec: str | None) -> Path:
     return Path(spec)
 
 
-@functools.lru_cache(maxsize=8)
 def load_table(spec: str | None = None) -> ObjectTable:
     """The object table named ``spec`` (see `table_path`); the built-in model's world by default.
+    Loaded once per name. A missing or malformed file is a `ConfigError` naming it."""
+    return _load(spec or "builtin")
 
-    A missing or malformed file is a `ConfigError` naming it."""
+
+@functools.lru_cache(maxsize=8)
+def _load(spec: str) -> ObjectTable:
     import yaml
 
     from agents.errors import ConfigError
@@ -194,6 +197,6 @@ def load_table(spec: str | None = None) -> ObjectTable:
     if not isinstance(data, dict) or not isinstance(data.get("attributes"), list) or not isinstance(data.get("objects"), dict):
         raise ConfigError(f"--objects {spec}: {path}: expected 'attributes' (a list) and 'objects' (a mapping)")
     try:
-        return parse_table(data, path, name=spec or "builtin")
+        return parse_table(data, path, name=spec)
     except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"--objects {spec}: {err}") from None

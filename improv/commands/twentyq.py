@@ -26,7 +26,8 @@ def _game_opts(p: argparse.ArgumentParser) -> None:
                    help="candidate object table: builtin (the built-in model's 54 objects, default), everyday "
                         "(200+ everyday things, for real models) or a table YAML file")
     p.add_argument("--answer-format", default=None, metavar="TEXT",
-                   help='appended to every question sent to the answerer (default: "Answer Yes or No."; "" for none)')
+                   help='appended to every question sent to the answerer (default: "Answer Yes or No.", none on the '
+                        'built-in model, which was trained on bare questions; "" for none)')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,10 +97,10 @@ def _models(args, default: str | None = None):
 
 
 def _answer_format(args) -> str | None:
-    from games.engine import ANSWER_FORMAT
+    from games.engine import AUTO
 
     if args.answer_format is None:
-        return ANSWER_FORMAT
+        return AUTO
     return args.answer_format.strip() or None
 
 
@@ -374,6 +375,8 @@ def run_batch(args) -> int:
     table = load_table(args.objects)
     model, judge = _models(args)
     console = _console()
+    if not console.is_terminal:  # every cell carries an interval and n: do not fold the table to 80 columns
+        console.width = max(console.width, 170)
 
     async def go(progress):
         try:

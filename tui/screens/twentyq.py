@@ -117,7 +117,7 @@ class TwentyQScreen(Screen):
     def new_games(self) -> None:
         import random
 
-        from games.engine import ANSWER_FORMAT, COMMITTED, UNCOMMITTED, pick_secret
+        from games.engine import COMMITTED, UNCOMMITTED, pick_secret
         from personas import get_persona
         from games.table import load_table
         from transcripts.schema import Transcript
@@ -130,7 +130,7 @@ class TwentyQScreen(Screen):
             t = Transcript(kind="twentyq", title=f"20 Questions ({cond})",
                            meta={"condition": cond, "secret": sec, "model": self.model_name, "questioner": "human",
                                  "main_leaf": None, "questions": 0, "objects": self.table.name,
-                                 "answer_format": ANSWER_FORMAT})
+                                 "answer_format": None})  # set with the model, on the first question
             t.add_persona(get_persona("twentyq-secret" if sec else "twentyq-host"))  # the persona as it was
             self.games[cond] = t
         self.entropy = {c: {} for c in CONDITIONS}
@@ -217,7 +217,7 @@ class TwentyQScreen(Screen):
         self.run_worker(self._ask(question), exclusive=True, group="twentyq")
 
     async def _ask(self, question: str) -> None:
-        from games.engine import ANSWER_FORMAT, _answer, answerer, ask_text
+        from games.engine import _answer, answerer, ask_text, default_answer_format
 
         self.busy = True
         self.status("asking…")
@@ -232,7 +232,8 @@ class TwentyQScreen(Screen):
                 number = t.meta["questions"] + 1
                 parent = t.meta["main_leaf"]
                 history = t.messages(parent) if parent else []
-                q_turn = t.add(Turn(parent=parent, role="user", content=ask_text(question, ANSWER_FORMAT), meta={
+                t.meta["answer_format"] = fmt = default_answer_format(model)
+                q_turn = t.add(Turn(parent=parent, role="user", content=ask_text(question, fmt), meta={
                     "kind": "question", "number": number, "question": question,
                     "attribute": self.table.attribute_for_question(question)}))
                 a_turn = await _answer(agent, t, q_turn, [*history, q_turn.message()], LabelSet(),
