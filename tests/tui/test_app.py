@@ -59,12 +59,12 @@ class BrokenBackend(Backend):
 def test_backends(monkeypatch):
     original = agents.registry.create_backend
 
-    def create_backend(model: str):
+    def create_backend(model: str, **options):
         if model == "test/slow":
             return SlowBackend()
         if model == "test/broken":
             return BrokenBackend()
-        return original(model)
+        return original(model, **options)
 
     monkeypatch.setattr(agents.registry, "create_backend", create_backend)
 
