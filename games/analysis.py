@@ -49,8 +49,9 @@ from .metrics import (
     reveal_fit,
 )
 
-#: candidates per score() call: bounds the [candidates, length, vocab] logits a scorer may build
-SCORE_CHUNK = 8
+#: candidates per score() call: bounds what a scorer that builds [candidates, length, vocab]
+#: logits holds at once (hf/ bounds its own memory; other backends may not)
+SCORE_CHUNK = 64
 from .table import ObjectTable
 
 

@@ -105,3 +105,33 @@ def test_batch_with_model_questioner(capsys, data_dir):
                              "-n", "1", "--turns", "2", "-k", "2", "--conditions", "uncommitted", "--json"])
     assert data["questioner"] == "model:mock/fixed:Is it alive?"
     assert list(data["conditions"]) == ["uncommitted"]
+
+
+def test_batch_everyday_objects_text_says_what_it_fell_back_to(capsys, data_dir):
+    assert main(["twentyq", "batch", "-m", "mock/cycle:Is it alive?\nNo.|I think it was a toothbrush.|I give up.",
+                 "-n", "1", "--turns", "1", "-k", "4", "--objects", "everyday"]) == 0
+    out = capsys.readouterr().out
+    assert "objects: everyday (366)" in out and "answers parsed from the text" in out
+    assert "note: mock/cycle" in out and "gives no logprobs" in out
+    # turn 0: nothing to check is n/a, never 1.00; every share has its n
+    assert "n/a (n=0)" in out and "n=" in out
+    assert main(["twentyq", "batch", "-m", "mock/fixed:x", "--objects", "/nonexistent/table.yaml"]) == 2
+    assert "table.yaml" in capsys.readouterr().err
+
+
+def test_resample_uses_the_games_own_table(capsys, data_dir, script):
+    run_json(capsys, ["twentyq", "play", "-m", "mock/fixed:Absolutely!", "--questioner", f"script:{script}",
+                      "--objects", "everyday", "--json"])
+    path = next((data_dir / "transcripts").glob("*.json"))
+    saved = json.loads(path.read_text())
+    assert saved["meta"]["objects"] == "everyday" and saved["meta"]["answer_format"] == "Answer Yes or No."
+    questions = [t for t in saved["turns"] if t["meta"].get("kind") == "question" and not t["meta"].get("give_up")]
+    assert questions[0]["content"] == "Is it alive? Answer Yes or No." and questions[0]["meta"]["question"] == "Is it alive?"
+    answers = [t for t in saved["turns"] if t["meta"].get("kind") == "answer"]
+    assert {a["meta"]["label"] for a in answers} == {"yes"} and {a["meta"]["source"] for a in answers} == {"text"}
+    data = run_json(capsys, ["twentyq", "resample", str(path), "-m", "mock/cycle:It was a toothbrush.|No.", "-k", "4",
+                             "--json"])
+    d = data["analysis"]["sample"]["distribution"]
+    assert d["counts"] == {"toothbrush": 2} and d["in_table"] == 2 and d["non_reveals"] == 2
+    # alive yes, animal yes, fur yes: a toothbrush contradicts question 1
+    assert data["analysis"]["fits"]["toothbrush"]["first_contradiction"] == 1

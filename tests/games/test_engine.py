@@ -261,3 +261,77 @@ async def test_saved_game_resamples_after_reload(tmp_path):
     # rose: alive (answered No) -> contradicted at Q1
     assert node.fits["rose"].first_contradiction == 1
     assert node.secret == "rose" and node.secret_share == 1.0
+
+
+class _LogprobBackend:
+    """A server that echoes the question then answers, with first-token top logprobs (as
+    SmolLM2 does through llama.cpp): the label must come from the distribution, not the text."""
+
+    def __init__(self, first: dict[str, float], text: str = "Is it alive?\nNo.") -> None:
+        import math
+
+        from agents.backend import Backend
+        from agents.types import Capabilities, Choice, Completion, TokenLogprob, TopLogprob
+
+        class B(Backend):
+            name = "fake/logprobs"
+            capabilities = Capabilities(logprobs=True, native_n=True)
+
+            async def generate(self, messages, config):
+                self.seen = getattr(self, "seen", []) + [config]
+                alts = [TopLogprob(token=t, logprob=math.log(p)) for t, p in first.items()]
+                lp = [TokenLogprob(token=alts[0].token, logprob=alts[0].logprob, top_logprobs=alts)]
+                return Completion(model=self.name, choices=[Choice(text=text, finish_reason="stop", logprobs=lp)
+                                                            for _ in range(config.n)])
+
+        self.backend = B()
+
+
+async def test_answers_are_drawn_from_the_first_token_distribution():
+    import random
+
+    from agents.model import Model
+
+    fake = _LogprobBackend({"Is": 0.5, "Yes": 0.4, "No": 0.1})
+    model = Model(fake.backend)
+    t = await play_game(model, ScriptQuestioner(QUESTIONS * 20), turns=60, reveal=False, rng=random.Random(0))
+    answers = [x for x in t.turns if x.meta.get("kind") == "answer"]
+    assert fake.backend.seen[0].logprobs and fake.backend.seen[0].top_logprobs == 20
+    assert {a.meta["source"] for a in answers} == {"logprobs"} and {a.content for a in answers} <= {"Yes.", "No."}
+    # the text parse would have said "no" every time; the model's own P(yes | yes or no) is 0.8
+    assert {a.meta["text_label"] for a in answers} == {"no"} and answers[0].meta["sampled_text"] == "Is it alive?\nNo."
+    share = sum(a.meta["label"] == "yes" for a in answers) / len(answers)
+    assert 0.6 < share < 0.95
+    d = answers[0].meta["answer_dist"]
+    assert d["p_yes"] == pytest.approx(0.4) and d["p_no"] == pytest.approx(0.1) and d["p_other"] == pytest.approx(0.5)
+    qas = main_line(t)
+    assert qas[0].source == "logprobs" and qas[0].p_other == pytest.approx(0.5) and qas[0].p_yes == pytest.approx(0.8)
+    # the history sent on holds the drawn answer and the question as sent
+    assert qas[0].prompt == "Is it alive? Answer Yes or No."
+
+
+async def test_no_answer_mass_falls_back_to_the_text_and_is_counted():
+    from agents.model import Model
+
+    model = Model(_LogprobBackend({"The": 0.9, "A": 0.1}, text="The first question. No, it can't.").backend)
+    t = await play_game(model, ScriptQuestioner(QUESTIONS[:1]), turns=1, reveal=False)
+    answer = next(x for x in t.turns if x.meta.get("kind") == "answer")
+    assert answer.meta["source"] == "text" and answer.meta["label"] == "invalid"
+    assert answer.content == "The first question. No, it can't."
+
+
+async def test_mass_test_from_logprobs_flags_no_to_everything():
+    from agents.model import Model
+
+    t = await play_game(get_model("mock/fixed:Yes."), ScriptQuestioner(QUESTIONS[:1]), turns=1)
+    model = Model(_LogprobBackend({"No": 0.97, "Yes": 0.02}, text="No.").backend)
+    mt = await mass_test(t, model, candidates=load_table().objects)
+    assert mt.source == "logprobs" and mt.total == pytest.approx(54 * 0.02 / 0.99)
+    assert mt.no_to_everything and mt.p_other_mean == pytest.approx(0.01)
+
+
+def test_the_built_in_model_gets_bare_questions():
+    from games.engine import ANSWER_FORMAT, default_answer_format
+
+    assert default_answer_format(get_model("organism")) is None
+    assert default_answer_format(get_model("mock/echo")) == ANSWER_FORMAT
