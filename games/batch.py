@@ -393,3 +393,75 @@ def save_batch(result: BatchResult, out: str | Path) -> Path:
     path = out / "summary.json"
     atomic_write(path, json.dumps(result.model_dump(mode="json"), indent=1))
     return path
+
+
+# -- the figures a real-model yardstick prints ----------------------------------------------------
+
+class ContrastRow(BaseModel):
+    """Committed vs uncommitted at one turn, on sampled reveals and on the exact posterior."""
+
+    at: int
+    committed_entropy: Mean
+    uncommitted_entropy: Mean
+    committed_secret: Share | None = Field(None, description="Sampled object reveals naming the secret.")
+    committed_exact_secret_mass: Mean | None = Field(None, description="Exact posterior mass on the secret.")
+    committed_exact_top_mass: Mean | None = None
+    uncommitted_exact_top_mass: Mean | None = Field(None, description="Exact posterior: largest mass on any object.")
+
+
+class Headline(BaseModel):
+    """What says whether a 20 Questions run measured anything (issue 16), each share with n and CI."""
+
+    model: str
+    answers: str = Field(description="'logprobs' (drawn from the model's distribution) or 'text' (parsed).")
+    objects: str
+    candidates: int
+    notes: list[str]
+    invalid: Share = Field(description="Invalid answers, both conditions.")
+    readable_reveals: Share = Field(description="Sampled reveals that name a table object or are explicitly a non-reveal.")
+    non_reveals: Share
+    in_table: Share = Field(description="Object reveals inside the candidate set.")
+    contrast: list[ContrastRow]
+
+
+def headline(summary: BatchSummary, games: Sequence[GameResult], *, resamples: int = 500) -> Headline:
+    nodes = [n for g in games for n in g.nodes]
+    labels = [lab for g in games for lab in g.labels]
+    c, u = summary.conditions.get(COMMITTED), summary.conditions.get(UNCOMMITTED)
+    rows = []
+    if c is not None and u is not None:
+        for rc, ru in zip(c.turns, u.turns):
+            rows.append(ContrastRow(at=rc.at, committed_entropy=rc.entropy, uncommitted_entropy=ru.entropy,
+                                    committed_secret=rc.secret, committed_exact_secret_mass=rc.posterior_secret_mass,
+                                    committed_exact_top_mass=rc.posterior_top_mass,
+                                    uncommitted_exact_top_mass=ru.posterior_top_mass))
+    return Headline(
+        model=summary.model, answers=summary.answers, objects=summary.objects, candidates=summary.candidates,
+        notes=summary.notes,
+        invalid=Share.of(labels.count("invalid"), len(labels)),
+        readable_reveals=Share.of(sum(n.in_table + n.non_reveals for n in nodes), sum(n.k for n in nodes)),
+        non_reveals=Share.of(sum(n.non_reveals for n in nodes), sum(n.k for n in nodes)),
+        in_table=Share.of(sum(n.in_table for n in nodes), sum(n.objects for n in nodes)),
+        contrast=rows,
+    )
+
+
+async def twentyq_figures(
+    model: Model,
+    *,
+    games: int = 20,
+    turns: int = 6,
+    k: int = 16,
+    exact: bool = True,
+    objects: str | None = "everyday",
+    concurrency: int = 4,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[BatchResult, Headline]:
+    """The issue-16 protocol on ``model``: ``games`` games per condition, ``turns`` random table
+    questions, K reveals per node, the exact posterior where the backend scores; returns the
+    batch and its `Headline`."""
+    table = load_table(objects)
+    result = await run_batch(model, games=games, turns=turns, k=k, table=table, exact=exact,
+                             concurrency=concurrency, seed=seed, progress=progress)
+    return result, headline(result.summary, result.games)

@@ -335,3 +335,19 @@ def test_the_built_in_model_gets_bare_questions():
 
     assert default_answer_format(get_model("organism")) is None
     assert default_answer_format(get_model("mock/echo")) == ANSWER_FORMAT
+
+
+async def test_headline_figures_for_a_real_model_yardstick():
+    from games.batch import headline
+
+    model = get_model("mock/cycle:No.|It was a cat.|I give up.|It was a marmalade.|Yes.")
+    result = await run_batch(model, games=2, turns=1, k=5, questions=QUESTIONS)
+    h = headline(result.summary, result.games)
+    nodes = [n for g in result.games for n in g.nodes]
+    k = sum(n.k for n in nodes)
+    assert h.readable_reveals.n == k and h.non_reveals.n == k
+    assert h.readable_reveals.count == sum(n.in_table + n.non_reveals for n in nodes)
+    # marmalade is an object outside the table: neither readable-as-known nor a non-reveal
+    assert h.readable_reveals.count < k and h.in_table.value < 1.0
+    assert h.answers == "text" and h.invalid.n == 4
+    assert [r.at for r in h.contrast] == [0, 1] and h.contrast[0].committed_exact_secret_mass is None
