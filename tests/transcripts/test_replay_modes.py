@@ -182,3 +182,69 @@ async def test_twentyq_rescore_scorer_counts_consistent_objects(tmp_path):
     assert result["used"] == 2
     with pytest.raises(Exception, match="not a 20 Questions game"):
         scorer(recorded_chat())
+
+
+class _ConfigRecorder(SlowBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.configs = []
+
+    async def generate(self, messages, config):
+        self.configs.append(config)
+        return await super().generate(messages, config)
+
+
+def persona_chat() -> Transcript:
+    """A chat that opens with the persona's greeting, made at temperature 0.3, 7 tokens."""
+    from agents.types import GenerateConfig
+
+    cfg = GenerateConfig(temperature=0.3, max_tokens=7, seed=5)
+    t = Transcript(title="greeted")
+    g = t.add(Turn(role="assistant", content="Ahoy! I am the captain.", system_prompt="You are a pirate.", config=cfg))
+    u = t.add(Turn(parent=g.id, role="user", content="one"))
+    t.add(Turn(parent=u.id, role="assistant", content="re: one", system_prompt="You are a pirate.", config=cfg))
+    return t
+
+
+@pytest.mark.parametrize("mode_cls", [Regenerate, Rerun])
+async def test_greeting_is_recorded_context_and_recorded_settings_are_reused(mode_cls):
+    from agents.model import Model
+    from agents.types import GenerateConfig
+
+    backend = _ConfigRecorder()
+    mode = mode_cls(Agent(Model(backend), None, GenerateConfig()))
+    result = await mode(ReplayItem(id="g", origin="mem", transcript=persona_chat()))
+    # one call: the reply to "one"; the greeting is never regenerated ...
+    assert len(backend.calls) == 1
+    assert [m.role for m in backend.calls[0]] == ["system", "assistant", "user"]
+    assert backend.calls[0][1].content == "Ahoy! I am the captain."
+    # ... nor compared: one comparison, an exact match
+    assert result.record["compared"] == 1 and result.record["exact_match"] == 1.0
+    assert [t["index"] for t in result.record["turns"]] == [2]
+    # the new transcript keeps the greeting as it was
+    path = result.transcript.path()
+    assert path[0].content == "Ahoy! I am the captain." and "replayed" not in path[0].meta
+    # the recorded temperature and max_tokens are reused; the seed is not
+    cfg = backend.configs[0]
+    assert (cfg.temperature, cfg.max_tokens, cfg.seed) == (0.3, 7, None)
+    assert path[-1].config.temperature == 0.3
+
+
+async def test_explicit_settings_override_the_recorded_ones():
+    from agents.model import Model
+    from agents.types import GenerateConfig
+
+    backend = _ConfigRecorder()
+    mode = Regenerate(Agent(Model(backend), None, GenerateConfig(temperature=1.0)))
+    await mode(ReplayItem(id="g", origin="mem", transcript=persona_chat()))
+    assert (backend.configs[0].temperature, backend.configs[0].max_tokens) == (1.0, 7)
+
+
+async def test_a_chat_that_is_only_a_greeting_has_nothing_to_replay():
+    from agents.model import Model
+    from agents.types import GenerateConfig
+
+    t = Transcript(title="hello only")
+    t.add(Turn(role="assistant", content="Hello there."))
+    with pytest.raises(ValueError, match="no turn to reply to"):
+        await Regenerate(Agent(Model(_ConfigRecorder()), None, GenerateConfig()))(ReplayItem(id="h", origin="mem", transcript=t))

@@ -3,6 +3,10 @@
 - `Regenerate`: keep every recorded user turn and the recorded history, and regenerate each
   assistant turn (or only the last) with the new agent, K samples each. A conversation that
   ends with a user turn (a prompt dataset) gets a reply to that turn.
+- In both generating modes a greeting (an assistant turn before any user turn, as a persona's
+  first message) is recorded context: kept as it was, never regenerated, never compared. Each
+  reply is made with the recorded reply's sampling settings (temperature, top_p, max_tokens,
+  stop) unless the new agent sets them.
 - `Rerun`: feed the recorded user turns to the new agent one by one; its own replies become the
   history.
 - `Rescore`: apply a per-transcript scorer handed in by the front end (20 Questions metrics,
@@ -44,6 +48,16 @@ class ItemResult:
     transcript: Transcript | None = None
 
 
+#: sampling settings a replay reuses from the recorded reply (not n, seed or logprobs: those
+#: belong to the replay run)
+_RECORDED_SETTINGS = {"temperature", "top_p", "max_tokens", "stop"}
+
+
+def greeting(path: list[Turn], index: int) -> bool:
+    """An assistant turn with no user turn before it: a persona's greeting, not a reply."""
+    return path[index].role == "assistant" and not any(t.role == "user" for t in path[:index])
+
+
 @dataclass
 class _Target:
     index: int  # position in the recorded path the new reply takes
@@ -83,6 +97,13 @@ class _Generating:
     @property
     def model(self) -> Model:
         return self.agent.model
+
+    def config_for(self, recorded: Turn | None) -> GenerateConfig:
+        """The recorded reply's sampling settings, under what the new agent sets explicitly."""
+        if recorded is None or recorded.config is None:
+            return self.config
+        kept = recorded.config.model_dump(include=_RECORDED_SETTINGS, exclude_none=True)
+        return GenerateConfig(**kept).merged(self.config)
 
     def messages(self, history: list[Message], recorded: Turn | None) -> tuple[list[Message], str | None]:
         """What the model sees for a reply after ``history``, and the system prompt in it.
@@ -175,7 +196,7 @@ class _Generating:
                     meta["judge"] = reply.judge[j]
                 turn = Turn(
                     id=_new_id(), parent=parent, role="assistant", content=choice.text, model=c.model,
-                    persona=persona_name, system_prompt=reply.system_prompt, config=self.config,
+                    persona=persona_name, system_prompt=reply.system_prompt, config=self.config_for(reply.target.recorded),
                     finish_reason=choice.finish_reason, logprobs=choice.logprobs,
                     usage=c.usage if len(c.choices) == 1 else None, scripted=c.scripted, meta=meta,
                 )
@@ -198,14 +219,14 @@ class Regenerate(_Generating):
 
     @staticmethod
     def targets(path: list[Turn], last_only: bool = False) -> list[_Target]:
-        targets = [_Target(i, t) for i, t in enumerate(path) if t.role == "assistant"]
+        targets = [_Target(i, t) for i, t in enumerate(path) if t.role == "assistant" and not greeting(path, i)]
         if path and path[-1].role != "assistant":
             targets.append(_Target(len(path), None))
         return targets[-1:] if last_only else targets
 
     async def _one(self, history: list[Message], target: _Target) -> _Reply:
         messages, system = self.messages(history, target.recorded)
-        completion = await self.model.generate(messages, self.config)
+        completion = await self.model.generate(messages, self.config_for(target.recorded))
         reply = _Reply(target, completion, system)
         await self._judge(history, reply)
         return reply
@@ -240,7 +261,7 @@ class Rerun(_Generating):
             target = at.get(i)
             if target is not None:
                 messages, system = self.messages(history, target.recorded)
-                completion = await self.model.generate(messages, self.config)
+                completion = await self.model.generate(messages, self.config_for(target.recorded))
                 reply = _Reply(target, completion, system)
                 await self._judge(history, reply)
                 replies.append(reply)
