@@ -37,7 +37,7 @@ async def test_classify_screen_shows_side_by_side_evidence(tmp_path):
         assert "GOOD FAITH" in status and "good-faith" in status
         assert screen.query_one("#neutral", DataTable).row_count >= 10
         assert screen.query_one("#inrole", DataTable).row_count == 10
-        assert screen.query_one("#shares", DataTable).row_count == 4
+        assert screen.query_one("#shares", DataTable).row_count == 5  # A, B, entropy, belief, states a false value
 
 
 async def test_classify_screen_bad_file(tmp_path):
