@@ -65,6 +65,6 @@ class Agent:
     async def respond(self, history: Sequence[Message], config: GenerateConfig | None = None) -> Completion:
         return await self.model.generate(self.messages(history), self.config.merged(config))
 
-    async def stream(self, history: Sequence[Message], config: GenerateConfig | None = None) -> AsyncIterator[str]:
-        async for delta in self.model.stream(self.messages(history), self.config.merged(config)):
-            yield delta
+    def stream(self, history: Sequence[Message], config: GenerateConfig | None = None):
+        """The reply's text deltas, as an `agents.model.TextStream` (``finish_reason`` after)."""
+        return self.model.stream(self.messages(history), self.config.merged(config))

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 
 from .errors import CapabilityError
-from .types import Capabilities, Completion, GenerateConfig, Message
+from .types import Capabilities, Completion, GenerateConfig, Message, StreamEnd
 
 
 class Backend(ABC):
@@ -38,10 +38,13 @@ class Backend(ABC):
     async def generate(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
         """Return ``config.n`` samples continuing ``messages``."""
 
-    async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str]:
-        """Yield text deltas of one sample. Default: the whole reply as one chunk."""
+    async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str | StreamEnd]:
+        """Yield text deltas of one sample, then optionally a `StreamEnd` with the finish
+        reason. Default: the whole reply as one chunk."""
         completion = await self.generate(messages, config.model_copy(update={"n": 1}))
         yield completion.text
+        if completion.choices:
+            yield StreamEnd(finish_reason=completion.choices[0].finish_reason)
 
     async def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:
         """Exact log-likelihood of each continuation as the assistant's reply to ``messages``."""

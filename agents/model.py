@@ -14,7 +14,7 @@ from .backend import Backend
 from .cache import ResponseCache
 from .errors import ProviderError
 from .retry import RetryPolicy, with_retries
-from .types import Capabilities, Completion, GenerateConfig, Message, Usage
+from .types import Capabilities, Completion, GenerateConfig, Message, StreamEnd, Usage
 
 DEFAULT_MAX_CONNECTIONS = 16
 
@@ -31,6 +31,31 @@ def endpoint_limit(key: str, size: int) -> asyncio.Semaphore:
     if sem is None:
         sem = per_loop[key] = asyncio.Semaphore(size)
     return sem
+
+
+class TextStream:
+    """The text deltas of one streamed reply; after the last one, ``finish_reason`` says why it
+    ended ("stop", "length", ...), or is None when the backend did not say."""
+
+    def __init__(self, source: AsyncIterator) -> None:
+        self._source = source
+        self.finish_reason: str | None = None
+        self.settings: dict | None = None
+
+    def __aiter__(self) -> "TextStream":
+        return self
+
+    async def __anext__(self) -> str:
+        while True:
+            item = await self._source.__anext__()
+            if isinstance(item, StreamEnd):
+                self.finish_reason = item.finish_reason
+                self.settings = item.settings
+                continue
+            return item
+
+    async def aclose(self) -> None:
+        await self._source.aclose()
 
 
 class Model:
@@ -113,8 +138,12 @@ class Model:
             scripted=fresh.scripted,
         )
 
-    async def stream(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> AsyncIterator[str]:
-        """Yield text deltas of one sample; retried only until the first delta arrives."""
+    def stream(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> TextStream:
+        """The text deltas of one sample (a `TextStream`, which also reports the finish
+        reason); retried only until the first delta arrives."""
+        return TextStream(self._stream(messages, config))
+
+    async def _stream(self, messages: Sequence[Message], config: GenerateConfig | None) -> AsyncIterator:
         config = self.config.merged(config).model_copy(update={"n": 1})
         self.backend.check(config)
         attempt = 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,14 @@ class Choice(BaseModel):
     logprobs: list[TokenLogprob] | None = None
 
 
+class StreamEnd(BaseModel):
+    """What a backend's ``stream`` may yield after the text: why the reply ended ("stop",
+    "length", ...). `agents.model.TextStream` takes it out of the deltas and keeps it."""
+
+    finish_reason: str | None = None
+    settings: dict[str, Any] | None = None
+
+
 class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
@@ -81,6 +89,9 @@ class Completion(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     cached: bool = False
     scripted: bool = Field(False, description="True when the text came from a mock script, not a model.")
+    settings: dict[str, Any] | None = Field(
+        None, description="The generation settings in force for this request, as sent to the server or used in-process."
+    )
 
     @property
     def text(self) -> str:

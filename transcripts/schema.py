@@ -122,7 +122,10 @@ class Transcript(BaseModel):
 
 def reply_turn(agent, parent: str, choice, completion, *, persona: str | None = None, **fields) -> Turn:
     """The assistant turn for one sample (`Choice`) of ``completion``, made by ``agent``
-    (an `agents.Agent`): records the model, persona, rendered system prompt and config."""
+    (an `agents.Agent`): records the model, persona, rendered system prompt and config, and
+    in ``meta["settings"]`` the settings the backend says were in force."""
+    if completion.settings:
+        fields["meta"] = {**fields.get("meta", {}), "settings": completion.settings}
     return Turn(
         parent=parent,
         role="assistant",

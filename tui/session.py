@@ -49,11 +49,22 @@ class ChatSession:
 
     # -- growth ----------------------------------------------------------------------------
     def add_user(self, text: str) -> "Turn":
+        """A new user message on the branch in view. A message left without a reply (its reply
+        failed, say it was too long for the model) stays in the tree, marked ``unanswered``, but
+        the new message becomes its sibling: one failed message must not ride along in every
+        later request."""
         from transcripts.schema import Turn
 
-        if not self.transcript.title:
-            self.transcript.title = text[:60]
-        return self.transcript.add(Turn(parent=self.transcript.active, role="user", content=text))
+        t = self.transcript
+        if not t.title:
+            t.title = text[:60]
+        parent = t.active
+        if parent is not None:
+            leaf = t.turn(parent)
+            if leaf.role == "user":
+                leaf.meta["unanswered"] = True
+                parent = leaf.parent
+        return t.add(Turn(parent=parent, role="user", content=text))
 
     def reply_parent(self, target: str | None = None) -> str | None:
         """The turn a new reply answers: for a regeneration of ``target`` (an assistant turn) its
@@ -92,8 +103,13 @@ class ChatSession:
             scripted=agent.model.name.startswith("mock/"),
         )
 
-    def finish(self, turn: "Turn", *, cancelled: bool = False) -> "Turn | None":
-        """Add a streamed reply to the transcript (None: cancelled before any text, discarded)."""
+    def finish(self, turn: "Turn", *, cancelled: bool = False, finish_reason: str | None = None,
+               settings: dict | None = None) -> "Turn | None":
+        """Add a streamed reply to the transcript (None: cancelled before any text, discarded),
+        with the finish reason and settings its stream reported."""
+        turn.finish_reason = finish_reason or turn.finish_reason
+        if settings:
+            turn.meta["settings"] = settings
         if cancelled:
             if not turn.content:
                 return None

@@ -23,7 +23,7 @@ from typing import Any
 from ..backend import Backend
 from ..endpoints import check_base_url
 from ..errors import CapabilityError, ConfigError
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, Usage
+from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
 from .openai_chat import LoopBoundClient, display_url, gather_samples, map_sdk_error, request_timeout
 
 DEFAULT_MAX_TOKENS = 1024
@@ -130,6 +130,9 @@ class AnthropicBackend(Backend):
                 async for text in stream.text_stream:
                     if text:
                         yield text
+                final = await stream.get_final_message()
+            reason = final.stop_reason or ""
+            yield StreamEnd(finish_reason=_FINISH.get(reason, reason or None))
         except Exception as err:
             mapped = self._error(err)
             if mapped is err:

@@ -44,7 +44,7 @@ from typing import Any
 
 from ..backend import Backend
 from ..errors import ConfigError
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, TokenLogprob, TopLogprob, Usage
+from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 from . import hf_scoring
 from .hf_source import ModelSource, check_model_dir, resolve
 
@@ -274,9 +274,10 @@ class HFBackend(Backend):
         lm = await self._load()
         ids = lm.prompt_ids(messages)
         config = lm.fit(self.name, len(ids), config)
+        settings = self.settings(config)
         if not self.batching or config.seed is not None:
             (choices, usage), = await asyncio.to_thread(self._run_batch, lm, [(ids, config)])
-            return Completion(model=self.name, choices=choices, usage=usage)
+            return Completion(model=self.name, choices=choices, usage=usage, settings=settings)
         loop = asyncio.get_running_loop()
         request = _Request(ids, config, loop.create_future())
         batcher = lm.batchers.get(loop)
@@ -286,7 +287,7 @@ class HFBackend(Backend):
         if batcher.task is None or batcher.task.done():
             batcher.task = loop.create_task(self._drain(lm, batcher))
         choices, usage = await request.future
-        return Completion(model=self.name, choices=choices, usage=usage)
+        return Completion(model=self.name, choices=choices, usage=usage, settings=settings)
 
     async def _drain(self, lm: _Loaded, batcher: _Batcher) -> None:
         """Take compatible pending requests in batches until none are left."""
@@ -331,6 +332,24 @@ class HFBackend(Backend):
             for r, result in zip(live, results):
                 if not r.future.done():
                     r.future.set_result(result)
+
+    @staticmethod
+    def settings(config: GenerateConfig) -> dict[str, Any]:
+        """The sampling actually used for ``config`` (after the context fit): no top_k, no
+        repetition penalty, temperature 1 and top_p 1 unless set."""
+        greedy = _greedy(config)
+        out: dict[str, Any] = {
+            "temperature": 0.0 if greedy else (config.temperature if config.temperature is not None else 1.0),
+            "top_p": None if greedy else (config.top_p if config.top_p is not None else 1.0),
+            "top_k": 0,
+            "max_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
+            "n": config.n,
+        }
+        if config.seed is not None:
+            out["seed"] = config.seed
+        if config.stop:
+            out["stop"] = list(config.stop)
+        return out
 
     def _generation_kwargs(self, lm: _Loaded, config: GenerateConfig) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -453,7 +472,6 @@ class HFBackend(Backend):
         cancel = threading.Event()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
-        end = object()
 
         class _Cancel(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
@@ -472,14 +490,19 @@ class HFBackend(Backend):
                 with lm.lock, torch.inference_mode():
                     if config.seed is not None:
                         torch.manual_seed(config.seed)
-                    lm.model.generate(
+                    out = lm.model.generate(
                         input_ids=torch.tensor([ids], dtype=torch.long),
                         attention_mask=torch.ones((1, len(ids)), dtype=torch.long),
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_Cancel()]),
                         **kwargs,
                     )
-                outcome: object = end
+                new = out[0, len(ids):].tolist()
+                ended = any(t in lm.eos_ids for t in new)
+                outcome: object = StreamEnd(
+                    finish_reason="length" if not ended and len(new) >= kwargs["max_new_tokens"] else "stop",
+                    settings=self.settings(config),
+                )
             except Exception as err:  # surfaced to the consumer
                 outcome = err
             try:
@@ -493,10 +516,12 @@ class HFBackend(Backend):
         hold = max((len(s) for s in stops), default=1) - 1
         text = ""
         emitted = 0
+        finish = StreamEnd(finish_reason="stop", settings=self.settings(config))
         try:
             while True:
                 item = await queue.get()
-                if item is end:
+                if isinstance(item, StreamEnd):
+                    finish = item
                     break
                 if isinstance(item, Exception):
                     raise item
@@ -506,13 +531,14 @@ class HFBackend(Backend):
                     if cut > emitted:
                         yield text[emitted:cut]
                     emitted = len(text)
-                    break
+                    break  # a stop string: finish stays "stop"
                 safe = len(text) - hold
                 if safe > emitted:
                     yield text[emitted:safe]
                     emitted = safe
             if len(text) > emitted:
                 yield text[emitted:]
+            yield finish
         finally:
             cancel.set()
             await asyncio.to_thread(thread.join)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..backend import Backend
 from ..errors import ConfigError
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, Usage
+from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
 
 
 class MockBackend(Backend):
@@ -50,6 +50,7 @@ class MockBackend(Backend):
         text = (await self.generate(messages, config.model_copy(update={"n": 1}))).text
         for i, word in enumerate(text.split(" ")):
             yield word if i == 0 else " " + word
+        yield StreamEnd(finish_reason="stop")
 
 
 def create(rest: str) -> MockBackend:

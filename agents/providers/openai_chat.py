@@ -6,6 +6,13 @@
 - ``llamacpp/<model>``: ``LLAMACPP_BASE_URL`` (default http://localhost:8080/v1), ``LLAMACPP_API_KEY`` optional;
 - ``openai-api/<service>/<model>``: ``<SERVICE>_BASE_URL`` (required) and ``<SERVICE>_API_KEY``.
 
+Local servers (every provider but ``openai/``) are sent explicit sampling settings: temperature
+and top_p (1.0 when unset, the API's own default) and, for llama.cpp and vLLM, the extra knobs
+that would otherwise apply silently (llama.cpp samples with top_k 40, min_p 0.05 and a repeat
+penalty; vLLM takes the model's ``generation_config.json``). Logprobs are asked for with
+``top_logprobs`` (llama.cpp returns none without it). Each `Completion` records the settings
+sent. Greedy ``n > 1`` is one request copied ``n`` times (vLLM refuses n > 1 at temperature 0).
+
 The OpenAI key is never sent anywhere but OpenAI: every client is built with an explicit key
 (a placeholder when a server needs none) and explicit organization/project/admin values, so the
 SDK does not fall back to ``OPENAI_*`` environment variables. The SDK's own retries are off
@@ -24,7 +31,7 @@ from typing import Any
 
 from ..backend import Backend
 from ..errors import ConfigError, ProviderConfigError, ProviderError
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, TokenLogprob, TopLogprob, Usage
+from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 
 DEFAULT_TIMEOUT = 120.0
 NO_KEY = "no-key"  # sent to servers that need no key, so the SDK never reaches for OPENAI_API_KEY
@@ -144,6 +151,10 @@ def map_sdk_error(err: BaseException, sdk: Any, *, name: str, base_url: str, key
         if status == 404:
             return ProviderConfigError(
                 f"{name}: not found (404): check the model name and {base_url_var} ({where}): {detail}", status=status)
+        if status in (400, 413, 422):
+            # the request as sent cannot be served (a prompt over the context, max_tokens too
+            # large, a setting the server refuses): the user must change it
+            return ProviderConfigError(f"{name}: request refused ({status}): {detail}", status=status)
         if status in (408, 409, 429) or status >= 500:
             label = {429: "rate limited", 408: "request timeout", 409: "conflict, try again"}.get(status, "server error")
             return ProviderError(f"{name}: {label} ({status}): {detail}", status=status, retryable=True,
@@ -203,6 +214,7 @@ class OpenAIChatBackend(Backend):
         capabilities: Capabilities,
         max_tokens_param: str = "max_tokens",
         official: bool = False,
+        plain_sampling: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.model = model
@@ -214,6 +226,7 @@ class OpenAIChatBackend(Backend):
         self.timeout = request_timeout()
         self._api_key = api_key
         self._official = official
+        self._plain_sampling = dict(plain_sampling or {})
         self._client = LoopBoundClient(self._make_client)
 
     def __repr__(self) -> str:  # never show the key
@@ -257,6 +270,11 @@ class OpenAIChatBackend(Backend):
             params["temperature"] = config.temperature
         if config.top_p is not None:
             params["top_p"] = config.top_p
+        if not self._official:  # no server default applies silently
+            params.setdefault("temperature", 1.0)
+            params.setdefault("top_p", 1.0)
+            if self._plain_sampling:
+                params["extra_body"] = dict(self._plain_sampling)
         if config.max_tokens is not None:
             params[self.max_tokens_param] = config.max_tokens
         if config.seed is not None:
@@ -267,7 +285,16 @@ class OpenAIChatBackend(Backend):
             params["logprobs"] = True
             if config.top_logprobs:
                 params["top_logprobs"] = config.top_logprobs
+            elif not self._official:
+                params["top_logprobs"] = 1  # llama.cpp returns no logprobs without it
         return params
+
+    @staticmethod
+    def settings(params: dict[str, Any]) -> dict[str, Any]:
+        """The generation settings a request carried (what a transcript records)."""
+        out = {k: v for k, v in params.items() if k not in ("model", "messages", "stream", "extra_body")}
+        out.update(params.get("extra_body") or {})
+        return out
 
     async def _create(self, params: dict[str, Any]):
         try:
@@ -308,6 +335,10 @@ class OpenAIChatBackend(Backend):
         return [self._choice(c) for c in sorted(resp.choices, key=lambda c: c.index)], self._usage(resp)
 
     async def generate(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
+        if not self._official and config.n > 1 and config.temperature == 0:
+            one = await self.generate(messages, config.model_copy(update={"n": 1}))
+            return one.model_copy(update={"choices": [one.choices[0].model_copy(deep=True) for _ in range(config.n)],
+                                          "settings": {**(one.settings or {}), "n": config.n, "greedy_copies": True}})
         params = self._params(messages, config)
         choices: list[Choice] = []
         usage = Usage()
@@ -324,17 +355,23 @@ class OpenAIChatBackend(Backend):
             for got, u in await gather_samples(lambda s: self._one(params, s), missing, start):
                 choices.extend(got[:1])
                 usage = usage + u
-        return Completion(model=self.name, choices=choices[: config.n], usage=usage)
+        settings = self.settings(params)
+        settings["n"] = config.n
+        return Completion(model=self.name, choices=choices[: config.n], usage=usage, settings=settings)
 
     async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str]:
         params = self._params(messages, config)
         params["stream"] = True
         stream = await self._create(params)
+        finish: str | None = None
         try:
             async for chunk in stream:
                 for choice in chunk.choices or []:
                     if choice.index == 0 and choice.delta is not None and choice.delta.content:
                         yield choice.delta.content
+                    if choice.index == 0 and getattr(choice, "finish_reason", None):
+                        finish = choice.finish_reason
+            yield StreamEnd(finish_reason=finish, settings=self.settings(params))
         except Exception as err:
             mapped = self._error(err)
             if mapped is err:
@@ -369,12 +406,19 @@ def create_openai(rest: str) -> OpenAIChatBackend:
     )
 
 
+#: the server-specific settings that switch off sampling a user did not ask for
+PLAIN_SAMPLING: dict[str, dict[str, Any]] = {
+    "llamacpp": {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0},
+    "vllm": {"top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0},
+}
+
+
 def _local(provider: str, rest: str, default_url: str, caps: Capabilities) -> OpenAIChatBackend:
     prefix = provider.upper()
     return OpenAIChatBackend(
         f"{provider}/{rest}", rest, base_url=_env(f"{prefix}_BASE_URL") or default_url,
         api_key=_env(f"{prefix}_API_KEY") or NO_KEY, key_var=f"{prefix}_API_KEY",
-        base_url_var=f"{prefix}_BASE_URL", capabilities=caps,
+        base_url_var=f"{prefix}_BASE_URL", capabilities=caps, plain_sampling=PLAIN_SAMPLING.get(provider),
     )
 
 

@@ -44,15 +44,16 @@ def run(args: argparse.Namespace) -> int:
 
     async def reply(parent: str | None) -> None:
         turn = session.new_reply(parent, agent)
+        stream = agent.stream(session.history(parent))
         try:
-            async for delta in agent.stream(session.history(parent)):
+            async for delta in stream:
                 turn.content += delta
                 write(printable(delta))
         except asyncio.CancelledError:
             kept = session.finish(turn, cancelled=True)
             write(" [cancelled]\n" if kept else "[cancelled]\n")
             return
-        session.finish(turn)
+        session.finish(turn, finish_reason=stream.finish_reason, settings=stream.settings)
         write("\n")
 
     with asyncio.Runner() as runner:

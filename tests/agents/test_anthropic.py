@@ -131,7 +131,7 @@ async def test_permanent_errors_are_not_retried(anthropic_env, status):
     await m.aclose()
     err = info.value
     assert len(anthropic_env.requests) == 1 and not err.retryable and err.status == status
-    assert isinstance(err, ProviderConfigError) == (status != 400)
+    assert isinstance(err, ProviderConfigError)  # all four: the user must change the request or a setting (exit 2)
     assert KEY not in str(err) and "\n" not in str(err)
     if status == 401:
         assert str(err) == "anthropic/claude-fake: authentication failed (401): check ANTHROPIC_API_KEY"

@@ -451,3 +451,11 @@ async def test_failures_reach_every_waiter(model, tiny_model_dir, monkeypatch):
             pass
     monkeypatch.undo()
     assert len((await model.generate(MSGS, cfg)).choices) == 1
+
+
+async def test_stream_reports_length_when_cut_and_stop_when_ended(model):
+    cut = model.stream(MSGS, GenerateConfig(max_tokens=2, temperature=1.0, seed=1))
+    assert [d async for d in cut] is not None and cut.finish_reason == "length"
+    assert cut.settings["max_tokens"] == 2 and cut.settings["top_k"] == 0
+    done = await model.generate(MSGS, GenerateConfig(max_tokens=2, temperature=1.0, seed=1))
+    assert done.choices[0].finish_reason == "length" and done.settings["temperature"] == 1.0

@@ -80,12 +80,12 @@ def test_401_is_one_line_and_exit_2(provider, capsys):
     assert len(srv.requests) == 1
 
 
-def test_400_is_one_line_and_exit_1(provider, capsys):
+def test_400_is_one_line_and_exit_2(provider, capsys):
     model, srv, _ = provider
     srv.fail_next([400])
     code = main(["ask", "hi", "-m", model, "--no-save"])
     _, err = capsys.readouterr()
-    assert code == 1 and err.count("\n") == 1 and "request refused (400)" in err
+    assert code == 2 and err.count("\n") == 1 and "request refused (400)" in err
 
 
 @pytest.mark.parametrize("model, var", [

@@ -182,7 +182,8 @@ class ChatScreen(Screen):
             bubble.heading = label_for("assistant", model=turn.model, persona=turn.persona)
             bubble.set_status("writing · esc cancels")
             self.update_status("writing")
-            async for delta in agent.stream(session.history(parent)):
+            stream = agent.stream(session.history(parent))
+            async for delta in stream:
                 turn.content += delta
                 bubble.append(delta)
         except asyncio.CancelledError:
@@ -206,7 +207,7 @@ class ChatScreen(Screen):
             self.error(f"{type(err).__name__}: {one_line(err)}")
             await give_up()
             return
-        session.finish(turn)
+        session.finish(turn, finish_reason=stream.finish_reason, settings=stream.settings)
         self.save()
         bubble.turn_id = turn.id
         bubble.branch = session.position(turn.id)
