@@ -214,7 +214,8 @@ NON_REVEAL = "(non-reveal)"
 _CUE = re.compile(
     r"\b(?:it\s+(?:was|is|'s)|it's|(?:the|my)\s+(?:object|answer|secret|thing|item)(?:\s+i\s+(?:was\s+thinking\s+of|thought\s+of|had\s+in\s+mind|chose|picked))?\s+(?:was|is)"
     r"|i\s+was\s+thinking\s+(?:of|about)|i\s+thought\s+of|i\s+(?:chose|picked)|you(?:'re|\s+are|\s+were)\s+(?:asking|thinking)\s+about"
-    r"|(?:the\s+)?answer\s*(?:is|was|:))\b(?!n't)\s*:?\s*",
+    r"|(?:the\s+)?answer\s*(?:is|was|:)|i(?:'d|\s+would|'ll|\s+will)?\s+(?:have\s+to\s+)?say(?:\s+that)?"
+    r"|i\s+(?:think|guess|believe)(?:\s+that)?|it\s+(?:must|might|could)\s+(?:be|have\s+been))\b(?!n't)\s*:?\s*",
     re.IGNORECASE,
 )
 _NEGATION = re.compile(r"(?:\b(?:not|never|nor)|n't)\s+(?:(?:a|an|the|some)\s+)?$", re.IGNORECASE)
@@ -227,8 +228,16 @@ _GIVE_UP = re.compile(
 _NOT_OBJECTS = {"yes", "no", "not", "it", "that", "this", "fun", "nothing", "something", "anything", "secret",
                 "good", "great", "nice", "easy", "hard", "correct", "right", "wrong", "true", "false", "me", "you",
                 "a", "an", "the", "game", "question", "guess", "object", "one", "thing", "mystery", "up", "okay", "ok",
-                "sorry", "well", "hmm", "very", "so", "really", "just", "what", "my", "your", "i", "we", "they"}
-_OPEN_STOP = re.compile(r",|;|:|\(|\s+-\s+|\s+(?:and|but|which|that|who|because|so|since|with|from|in|on|at|for|to|when|while|as)\s+", re.IGNORECASE)
+                "sorry", "well", "hmm", "very", "so", "really", "just", "what", "my", "your", "i", "we", "they",
+                "unknown", "yet", "only", "better", "worse", "done", "over", "here", "there", "now", "still", "also",
+                "all", "everything", "none", "same", "different", "possible", "impossible", "clear", "obvious"}
+#: words before the noun that say nothing about it ("It's just a poison.")
+_FILLER = {"just", "simply", "actually", "really", "probably", "definitely", "indeed", "obviously", "clearly",
+           "basically", "certainly", "surely", "maybe", "perhaps", "like", "kind", "sort", "of"}
+#: an adjective, adverb or participle alone is no object ("It's eaten.", "It was delicious.")
+_NOT_NOUN = re.compile(r"(?:ly|ed|ful|ous|ive|able|ible|ish|less)$")
+_OPEN_STOP = re.compile(r",|;|:|\(|\s+-\s+|\s+(?:and|but|which|that|who|because|so|since|with|from|in|on|at|for|to|when|while|as"
+                        r"|named|called|you|i|we|they|he|she|it|is|was|are|were)\s+", re.IGNORECASE)
 
 
 class Reveal(BaseModel):
@@ -251,9 +260,18 @@ def _open_label(after: str) -> str | None:
     """The noun phrase right after a cue, normalised: "a marmalade." -> "marmalade"."""
     phrase = re.split(r"[.!?\n]", after, maxsplit=1)[0]
     phrase = _OPEN_STOP.split(phrase, maxsplit=1)[0]
-    words = _words(_ARTICLE.sub("", phrase.strip()))
-    words = [w for w in words if w not in ("a", "an", "the", "some")]
-    if not words or len(words) > 4 or words[0] in _NOT_OBJECTS or (len(words) == 1 and words[0] in _NOT_OBJECTS):
+    words = _words(phrase)
+    had_article = False
+    while words and (words[0] in _FILLER or words[0] in ("a", "an", "the", "some")):
+        had_article = had_article or words[0] in ("a", "an", "the", "some")
+        words = words[1:]
+    while words and words[-1] in ("of", "a", "an", "the", "some", "i", "my", "your", "and", "or"):
+        words = words[:-1]  # a phrase cut off mid-way ("a small item of")
+    if not words or len(words) > 4 or words[0] in _NOT_OBJECTS or words[0].startswith("it'"):
+        return None
+    if any(w in ("not", "no", "never") for w in words):
+        return None
+    if len(words) == 1 and not had_article and _NOT_NOUN.search(words[0]):
         return None
     if any(w.endswith("n't") for w in words) or words[0] in ("not", "no", "never"):
         return None
@@ -264,22 +282,32 @@ def read_reveal(text: str, table: "ObjectTable | None" = None, finish_reason: st
                 labels: LabelSet | None = None) -> Reveal:
     """The object a reveal names anywhere in it, as a person would read it.
 
-    A table object (name, alias or plural, on word boundaries, not right after a negation) wins;
-    among several, the first one after a reveal cue ("it was", "the object was", "you're asking
-    about"), else the first. Without one: an open label for the noun phrase after a cue, or for a
-    reply that is only a short noun phrase ("A marmalade."). A reply that is empty, only yes/no,
-    gives up, or names nothing is a non-reveal.
+    A table object (name, alias or plural, on word boundaries, not right after a negation) wins
+    when it follows a reveal cue ("it was", "the object was", "you're asking about", "I think")
+    or the reply is only a short noun phrase ("A dog.", "Cats!"); a mention in passing ("I give
+    the envelope to you.") is not a reveal. Otherwise: an open label for the noun phrase after a
+    cue, or for a bare noun phrase with an article ("A marmalade."). A reply that is empty, only
+    yes/no, gives up, or names nothing is a non-reveal.
     """
     body = (text or "").strip()
     if not body:
         return Reveal(label=NON_REVEAL, non_reveal="empty")
+    hits: list[tuple[int, int, str]] = []
     if table is not None:
         hits = [(m.start(), m.end(), table.surface_forms()[m.group(0).lower()])
                 for m in table.surface_pattern().finditer(body) if _not_negated(body, m.start())]
         if hits:
             cue_ends = [m.end() for m in _CUE.finditer(body)]
             after_cue = [h for h in hits if any(e <= h[0] and h[0] - e <= 40 for e in cue_ends)]
-            pick = (after_cue or hits)[0]
+            # without a cue, an object only counts when the reply is just a noun phrase ("A dog.",
+            # "Cats!"): "I give the envelope to you." names no secret
+            first = re.split(r"[.!?\n]", body, maxsplit=1)[0]
+            bare = [h for h in hits if h[1] <= len(first) and len(_words(first)) <= 4
+                    and not re.search(r"\b(?:i|you|we|they|he|she)\b", first, re.IGNORECASE)]
+            if not (after_cue or bare):
+                hits = []
+        if hits:
+            pick = (after_cue or bare)[0]
             # "an orange cat": a table word right before another is a modifier; the head noun wins
             for nxt in hits:
                 if nxt[0] > pick[1] and not body[pick[1]:nxt[0]].strip():

@@ -198,6 +198,16 @@ def test_draw_label_follows_the_distribution_and_the_temperature():
         ("It was a flux capacitor.", "flux capacitor", False),
         ("The answer is: a teapot.", "teapot", False),
         ("A spaceship.", "spaceship", False),
+        # SmolLM2-135M-Instruct's reveals (issue 16 runs)
+        ("No, it was a car. In this paragraph, it", "car", True),
+        ("I'd say, it's a coconut ice cream.", "coconut ice cream", False),  # not in the built-in table
+        ("A dog.", "dog", True),
+        ("I'd have to say that a jewel.", "jewel", False),
+        ("It's just a poison.", "poison", False),
+        ("It's oatmeal. You may have chosen, but do you", "oatmeal", False),
+        ("It was a math idea named the Number of Cerosoco", "math idea", False),
+        ("It was a glass you couldn't open because they had the", "glass", False),
+        ("It's a small item of", "small item", False),
     ],
 )
 def test_read_reveal_finds_the_object(text, label, in_table):
@@ -222,6 +232,17 @@ def test_read_reveal_finds_the_object(text, label, in_table):
         ("It is not a car.", "no object named"),
         ("Okay.", "no object named"),
         ("It was fun!", "no object named"),
+        # SmolLM2-135M-Instruct: objects mentioned in passing are no reveal, nor are adjectives
+        ("I give the envelope to you.", "no object named"),
+        ("I won't give you any coffee.", "no object named"),
+        ("You can't observe that printer.", "no object named"),
+        ("It's unknown.", "no object named"),
+        ("As hard as I made it, it's yet to arrive", "no object named"),
+        ("It was delicious.", "no object named"),
+        ("I think it's not a", "no object named"),
+        ("No, it is not. But it has a catchy name", "yes/no"),
+        ("I cannot say.", "gives up"),
+        ("I'm not sure. No sentence.", "gives up"),
     ],
 )
 def test_read_reveal_non_reveals_are_never_objects(text, reason):
@@ -231,10 +252,16 @@ def test_read_reveal_non_reveals_are_never_objects(text, reason):
 
 def test_read_reveal_cut_off_reply():
     assert read_reveal("Well, let me think about what the", load_table(), finish_reason="length").non_reveal == "cut off"
+    assert read_reveal("The appendic isotopes A-dZZs block and amino", load_table(), "length").non_reveal == "cut off"
+
+
+def test_read_reveal_without_a_table_reads_open_labels():
+    assert read_reveal("It was a cat.").label == "cat" and not read_reveal("It was a cat.").in_table
+    assert read_reveal("I give up.").non_reveal == "gives up"
 
 
 def test_reveal_names_need_word_boundaries():
     t = load_table()
     assert read_reveal("It was a catalogue.", t).label == "catalogue"  # not "cat"
-    assert read_reveal("It was scattered.", t).label == "scattered"
+    assert read_reveal("It was scattered.", t).non_reveal == "no object named"  # not "cat", and no noun
     assert read_reveal("It was a carpet", t).label == "carpet"  # not "car"

@@ -25,6 +25,8 @@ def test_everyday_table_is_large_and_keeps_the_builtin_world_apart():
     assert read_reveal("The object was a mobile phone.", everyday).label == "phone"
     assert read_reveal("It was some cookies", everyday).label == "cookie"
     assert read_reveal("I think it was a teddy bear!", everyday).label == "teddy bear"
+    assert read_reveal("I'd say, it's a coconut ice cream.", everyday).label == "ice cream"  # the head noun
+    assert read_reveal("I give the envelope to you.", everyday).non_reveal == "no object named"
 
 
 def _table(objects, aliases=None, attributes=("alive", "animal", "plant", "big", "handheld")):
