@@ -42,11 +42,14 @@ class ProviderError(Exception):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        dropped: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        #: the server closed an accepted request's connection without answering (it may have died)
+        self.dropped = dropped
 
 
 class ProviderConfigError(ProviderError, ConfigError):

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from .backend import Backend
 from .cache import ResponseCache
 from .errors import ProviderError
-from .retry import RetryPolicy, with_retries
+from .retry import RetryPolicy, after_drop, with_retries
 from .types import Capabilities, Completion, GenerateConfig, Message, StreamEnd, Usage
 
 DEFAULT_MAX_CONNECTIONS = 16
@@ -112,8 +112,9 @@ class Model:
         usage = Usage()
         for part in parts:
             usage = usage + part.usage
+        settings = {**parts[0].settings, "n": config.n} if parts[0].settings else None
         return Completion(model=parts[0].model, choices=[c for p in parts for c in p.choices], usage=usage,
-                          scripted=any(p.scripted for p in parts))
+                          scripted=any(p.scripted for p in parts), settings=settings)
 
     async def generate(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> Completion:
         config = self.config.merged(config)
@@ -148,6 +149,7 @@ class Model:
         self.backend.check(config)
         attempt = 1
         breaker = self._breaker()
+        dropped: ProviderError | None = None
         while True:
             started = False
             if breaker is not None:
@@ -161,9 +163,13 @@ class Model:
                     breaker.succeeded()
                 return
             except ProviderError as err:
+                if err.dropped and dropped is None:
+                    dropped = err
                 if breaker is not None and breaker.failed(err):
-                    raise breaker.error() from None
+                    raise after_drop(dropped, breaker.error()) from None
                 if started or not err.retryable or attempt >= self.retry.max_attempts:
+                    if dropped is not None and not err.dropped:
+                        raise after_drop(dropped, err) from None
                     raise
                 wait = self.retry.delay(attempt, err.retry_after)
                 if self.on_retry is not None:

@@ -35,6 +35,14 @@ class RetryPolicy(BaseModel):
         return random.uniform(ceiling / 2, ceiling)
 
 
+def after_drop(dropped: ProviderError | None, final: ProviderError) -> ProviderError:
+    """The error to report when a server dropped a request and later calls failed too: say
+    that it died mid-request first (the later "cannot connect" is its consequence)."""
+    if dropped is None or final.dropped:
+        return final
+    return ProviderError(f"{dropped}; after that: {final}", status=final.status)
+
+
 async def with_retries(
     call: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -44,15 +52,20 @@ async def with_retries(
     """``call`` until it succeeds, fails permanently or runs out of attempts; with a
     ``breaker``, a dead endpoint fails every caller at once with the breaker's one reason."""
     attempt = 1
+    dropped: ProviderError | None = None
     while True:
         if breaker is not None:
             breaker.check()
         try:
             result = await call()
         except ProviderError as err:
+            if err.dropped and dropped is None:
+                dropped = err
             if breaker is not None and breaker.failed(err):
-                raise breaker.error() from None
+                raise after_drop(dropped, breaker.error()) from None
             if not err.retryable or attempt >= policy.max_attempts:
+                if dropped is not None and not err.dropped:
+                    raise after_drop(dropped, err) from None
                 raise
             wait = policy.delay(attempt, err.retry_after)
             if on_retry is not None:

@@ -122,6 +122,10 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+#: transport errors that mean an accepted request lost its connection before the answer
+_DROPS = {"RemoteProtocolError", "ReadError", "IncompleteRead", "ServerDisconnectedError"}
+
+
 def map_sdk_error(err: BaseException, sdk: Any, *, name: str, base_url: str, key_var: str | None,
                   base_url_var: str, secrets: Sequence[str] = ()) -> BaseException:
     """Turn an ``openai``/``anthropic`` SDK exception into a `ProviderError` (or return it)."""
@@ -137,6 +141,9 @@ def map_sdk_error(err: BaseException, sdk: Any, *, name: str, base_url: str, key
             return ProviderConfigError(f"{name}: cannot connect to {where}: check {base_url_var} and that the server is running",
                                        retryable=True)
         detail = f" ({type(causes[0]).__name__})" if causes else ""
+        if any(type(c).__name__ in _DROPS for c in causes):
+            return ProviderError(f"{name}: the server at {where} closed the connection mid-request{detail}; it may have died",
+                                 retryable=True, dropped=True)
         return ProviderError(f"{name}: connection to {where} failed{detail}", retryable=True)
     if isinstance(err, sdk.APIStatusError):
         status = err.status_code

@@ -80,3 +80,41 @@ def test_a_refused_request_exits_2(clean_env, fake_openai, capsys):
     fake_openai.fail_next([400])
     assert main(["ask", "-m", "vllm/smollm2", "--no-save", "hi"]) == 2
     assert "400" in capsys.readouterr().err
+
+
+async def test_settings_survive_n_by_separate_requests(llamacpp, fake_openai):
+    out = await llamacpp.generate(HI, GenerateConfig(n=3, temperature=0.5, seed=4))
+    assert len(fake_openai.requests) == 3 and len(out.choices) == 3
+    assert out.settings["n"] == 3 and out.settings["temperature"] == 0.5 and out.settings["top_k"] == 0
+
+
+async def test_a_dropped_request_is_reported_as_the_server_dying(clean_env, fake_openai):
+    from agents.errors import ProviderError
+
+    clean_env.setenv("LLAMACPP_BASE_URL", fake_openai.base_url)
+    model = get_model("llamacpp/smollm2", retry=RetryPolicy(max_attempts=2, initial=0.01, maximum=0.02))
+    fake_openai.fail_next(["drop", "drop"])
+    with pytest.raises(ProviderError, match="closed the connection mid-request") as info:
+        await model.generate(HI)
+    assert info.value.dropped
+
+
+async def test_a_server_that_died_mid_request_says_so_before_cannot_connect():
+    from agents.errors import ProviderConfigError, ProviderError
+    from agents.retry import with_retries
+
+    errors = [ProviderError("x: the server at http://h closed the connection mid-request; it may have died",
+                            retryable=True, dropped=True),
+              ProviderConfigError("x: cannot connect to http://h", retryable=True)]
+
+    calls = []
+
+    async def call():
+        calls.append(1)
+        raise errors[min(len(calls) - 1, 1)]
+
+    with pytest.raises(ProviderError) as info:
+        await with_retries(call, RetryPolicy(max_attempts=3, initial=0.0, maximum=0.0))
+    message = str(info.value)
+    assert message.index("mid-request") < message.index("cannot connect")
+    assert info.value.exit_code == 1  # a dying server is not a setting to fix

@@ -192,4 +192,4 @@ async def test_a_stream_cut_after_the_first_delta_is_not_retried(openai_env):
             got.append(d)
     await m.aclose()
     assert got == ["one", " two"] and len(openai_env.requests) == 1
-    assert info.value.retryable and "connection to" in str(info.value)
+    assert info.value.retryable and "closed the connection mid-request" in str(info.value)
