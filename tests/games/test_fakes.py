@@ -48,6 +48,11 @@ def test_batch_against_fake_openai(capsys, data_dir, monkeypatch, tmp_path):
     answers = [t for s in saved for t in s["turns"] if t["meta"].get("kind") == "answer"]
     assert answers and all(t["meta"]["label"] == "yes" for t in answers)
     assert all(t["meta"]["p_yes"] == pytest.approx(1.0) for t in answers)
+    # read from the first token's top_logprobs (20 asked), P(yes), P(no), P(other) recorded
+    assert all(t["meta"]["source"] == "logprobs" and set(t["meta"]["answer_dist"]) >= {"p_yes", "p_no", "p_other"}
+               for t in answers)
+    assert any((r.json or {}).get("top_logprobs") == 20 and (r.json or {}).get("logprobs") for r in chats)
+    assert data["answers"] == "logprobs" and data["notes"] == []
 
 
 def test_play_and_resample_against_fake_anthropic(capsys, data_dir, monkeypatch, tmp_path):
