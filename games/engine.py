@@ -9,11 +9,13 @@ the closing "I give up, what was it?" is a question with ``give_up: true`` and t
 branches are sibling turns.
 
 Answers: where the backend gives logprobs, the answer is read from the model's first-token
-distribution (``answer_dist``: P(yes), P(no), P(other)) and the label drawn from it at the
-game's temperature; the turn then says "Yes." or "No." and keeps the model's own sampled text
-in ``sampled_text`` (``source: "logprobs"``). Otherwise the text is parsed (``source: "text"``).
-Each question is sent with the answer format appended ("Answer Yes or No.", as the published
-protocols do); the bare question is kept in the question turn's ``question``.
+distribution (``answer_dist``: P(yes), P(no), P(other); ``source: "logprobs"``), or where that
+shows no yes/no token and the backend scores, from the exact likelihood of the replies "Yes." and
+"No." (``source: "score"``); the label is drawn from it at the game's temperature, and the turn
+says "Yes." or "No." and keeps the model's own sampled text in ``sampled_text``. Otherwise the
+text is parsed (``source: "text"``). Each question is sent with the answer format appended
+("Answer Yes or No.", as the published protocols do; not on the built-in model, trained on bare
+questions); the bare question is kept in the question turn's ``question``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class QA(BaseModel):
     label: str
     p_yes: float | None = None
     prompt: str | None = None  # as sent to the answerer (with the answer format), when it differs
-    source: str | None = None  # "logprobs" (drawn from the model's distribution) or "text" (parsed)
+    source: str | None = None  # "logprobs" / "score" (drawn from the model's distribution) or "text" (parsed)
     p_other: float | None = None
     attribute: str | None = None
     question_id: str | None = None
