@@ -56,7 +56,7 @@ _cache: dict[tuple, "_Loaded"] = {}
 _cache_lock = threading.Lock()
 
 
-def _import_torch_transformers():
+def import_torch_transformers():
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     import torch
     import transformers
@@ -76,6 +76,17 @@ def _import_torch_transformers():
     return torch, transformers
 
 
+def quiet_gguf() -> None:
+    """Silence transformers' GGUF de-quantisation progress bar: it is a bare tqdm that ignores
+    transformers' own progress-bar switch and would write over the CLI's output and the TUI."""
+    import functools
+
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    if not isinstance(gguf_utils.tqdm, functools.partial):
+        gguf_utils.tqdm = functools.partial(gguf_utils.tqdm, disable=True)
+
+
 @dataclass
 class _Request:
     prompt_ids: list[int]
@@ -93,12 +104,14 @@ class _Loaded:
     """One loaded (model, tokenizer) pair, shared by every backend on its directory."""
 
     def __init__(self, source: ModelSource, what: str, chat_template: str | None = None) -> None:
-        torch, transformers = _import_torch_transformers()
+        torch, transformers = import_torch_transformers()
         path = source.path
         self.path = path
         self.torch = torch
         where = {"gguf_file": source.gguf_file} if source.gguf_file else {"use_safetensors": True}
         try:
+            if source.gguf_file:
+                quiet_gguf()
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(
                 str(source.folder), local_files_only=True, trust_remote_code=False,
                 **({"gguf_file": source.gguf_file} if source.gguf_file else {}),

@@ -392,12 +392,12 @@ def test_torch_threads_setting(monkeypatch):
     try:
         monkeypatch.setenv("IMPROV_TORCH_THREADS", "many")
         with pytest.raises(ConfigError, match="IMPROV_TORCH_THREADS"):
-            hf._import_torch_transformers()
+            hf.import_torch_transformers()
         monkeypatch.setenv("IMPROV_TORCH_THREADS", "0")
         with pytest.raises(ConfigError, match="at least 1"):
-            hf._import_torch_transformers()
+            hf.import_torch_transformers()
         monkeypatch.setenv("IMPROV_TORCH_THREADS", "1")
-        hf._import_torch_transformers()
+        hf.import_torch_transformers()
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)

@@ -120,3 +120,22 @@ async def test_smollm2_cached_scoring_matches_full_logits(smollm2_gguf):
     full = await model.backend.score_full_logits(MSGS, conts)
     assert cached == pytest.approx(full, abs=2e-3)
     assert cached[0] > cached[2]  # a real model prefers the true answer
+
+
+def test_export_writes_a_model_folder_from_the_gguf_that_loads_alike(smollm2_gguf, tmp_path, capsys):
+    import asyncio
+
+    out = tmp_path / "smol"
+    assert main(["models", "export", str(smollm2_gguf), "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    assert "quantization_config" not in (out / "config.json").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".smol.")]  # no staging left
+    # the folder scores exactly like the GGUF it came from
+    conts = ["Paris.", "London."]
+    a = asyncio.run(get_model(f"hf/{smollm2_gguf}").score(MSGS, conts))
+    b = asyncio.run(get_model(f"hf/{out}").score(MSGS, conts))
+    assert a == pytest.approx(b, abs=1e-4)
+    # an existing target is refused, nothing written over
+    assert main(["models", "export", str(smollm2_gguf), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err

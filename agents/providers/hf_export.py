@@ -1,0 +1,65 @@
+"""A model folder (config.json, safetensors, tokenizer with its chat template) from any hf/
+source, for servers that want a folder (vLLM) or tools that cannot read GGUF.
+
+transformers refuses ``save_pretrained`` on a GGUF-loaded model because the load leaves its
+GGUF "quantizer" attached, although the weights are already dequantised to ordinary tensors; the
+export drops that marker and saves the plain weights. The folder is written beside the target
+under a temporary name and renamed into place, so a failed export leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import ConfigError
+from .hf import import_torch_transformers, quiet_gguf
+from .hf_source import resolve
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def export_model_folder(source: str | Path, out: str | Path, *, dtype: str = "float32") -> Path:
+    """Write the model named by ``source`` (a GGUF file, a directory or a hub id) to the new
+    folder ``out`` and return it. Refuses an existing ``out``."""
+    if dtype not in DTYPES:
+        raise ConfigError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+    target = Path(out).expanduser()
+    if target.exists():
+        raise ConfigError(f"{target} already exists; choose a new folder")
+    if not target.parent.is_dir():
+        raise ConfigError(f"{target.parent} is not a folder (the export's parent must exist)")
+    src = resolve(str(source))
+    torch, transformers = import_torch_transformers()
+    extra = {"gguf_file": src.gguf_file} if src.gguf_file else {}
+    try:
+        if src.gguf_file:
+            quiet_gguf()
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(src.folder), local_files_only=True,
+                                                               trust_remote_code=False, **extra)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            str(src.folder), local_files_only=True, trust_remote_code=False, dtype=getattr(torch, dtype), **extra)
+    except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"{src.path} could not be loaded: {first}") from None
+    model.hf_quantizer = None  # the weights are plain tensors already (see the module docstring)
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(str(staging), safe_serialization=True)
+        tokenizer.save_pretrained(str(staging))
+        umask = os.umask(0)
+        os.umask(umask)
+        for path in [staging, *staging.iterdir()]:  # mkdtemp and the writers make private files
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+__all__ = ["export_model_folder", "DTYPES"]
