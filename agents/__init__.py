@@ -15,7 +15,7 @@ _EXPORTS = {
     "Agent": "agent", "Model": "model", "RetryPolicy": "retry",
     "DEFAULT_MODEL": "registry", "PROVIDERS": "registry", "get_model": "registry", "parse_model_string": "registry",
     "CapabilityError": "errors", "ConfigError": "errors", "ImprovError": "errors",
-    "ProviderConfigError": "errors", "ProviderError": "errors",
+    "ProviderConfigError": "errors", "ProviderError": "errors", "RequestRefused": "errors",
     "Capabilities": "types", "Choice": "types", "Completion": "types", "GenerateConfig": "types",
     "Message": "types", "TokenLogprob": "types", "TopLogprob": "types", "Usage": "types",
 }

@@ -56,3 +56,9 @@ class ProviderConfigError(ProviderError, ConfigError):
     """A permanent provider failure the user can fix: bad key (401/403), unknown model (404)."""
 
     exit_code = 2
+
+
+class RequestRefused(ProviderConfigError):
+    """The server refused this request as sent (400/413/422: a prompt over the context, a
+    max_tokens it will not honour). The request must change; the settings may be fine, so an
+    interactive chat goes on with the next message."""

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backend import Backend
-from ..errors import ConfigError
+from ..errors import ConfigError, RequestRefused
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 from . import hf_scoring
 from .hf_source import ModelSource, check_model_dir, resolve
@@ -163,7 +163,7 @@ class _Loaded:
     def check_length(self, name: str, tokens: int) -> None:
         """Refuse an input longer than the model's context window."""
         if self.context is not None and tokens > self.context:
-            raise ConfigError(f"{name}: an input of {tokens} tokens exceeds the model's context of {self.context} tokens")
+            raise RequestRefused(f"{name}: an input of {tokens} tokens exceeds the model's context of {self.context} tokens")
 
     def fit(self, name: str, prompt_tokens: int, config: GenerateConfig) -> GenerateConfig:
         """``config`` with max_tokens lowered so prompt + reply fit the context window."""
@@ -172,7 +172,7 @@ class _Loaded:
             return config
         room = self.context - prompt_tokens
         if room < 1:
-            raise ConfigError(
+            raise RequestRefused(
                 f"{name}: a prompt of {prompt_tokens} tokens leaves no room in the model's context of {self.context} tokens"
             )
         return config.model_copy(update={"max_tokens": room}) if wanted > room else config

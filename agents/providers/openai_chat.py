@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ..backend import Backend
-from ..errors import ConfigError, ProviderConfigError, ProviderError
+from ..errors import ConfigError, ProviderConfigError, ProviderError, RequestRefused
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 
 DEFAULT_TIMEOUT = 120.0
@@ -161,7 +161,7 @@ def map_sdk_error(err: BaseException, sdk: Any, *, name: str, base_url: str, key
         if status in (400, 413, 422):
             # the request as sent cannot be served (a prompt over the context, max_tokens too
             # large, a setting the server refuses): the user must change it
-            return ProviderConfigError(f"{name}: request refused ({status}): {detail}", status=status)
+            return RequestRefused(f"{name}: request refused ({status}): {detail}", status=status)
         if status in (408, 409, 429) or status >= 500:
             label = {429: "rate limited", 408: "request timeout", 409: "conflict, try again"}.get(status, "server error")
             return ProviderError(f"{name}: {label} ({status}): {detail}", status=status, retryable=True,

@@ -31,7 +31,7 @@ def write(text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agents.errors import ImprovError, ProviderError
+    from agents.errors import ImprovError, ProviderError, RequestRefused
     from agents.text import printable
     from personas.errors import PersonaError
     from tui.session import ChatSession, one_line
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 except (ImprovError, ProviderError, PersonaError) as err:
                     write("\n")
                     print(f"improv: error: {one_line(err)}", file=sys.stderr)
-                    if isinstance(err, (ImprovError, PersonaError)):
+                    if isinstance(err, (ImprovError, PersonaError)) and not isinstance(err, RequestRefused):
                         return 2  # a setting the user must fix: no use asking again
                 session.save()
         finally:
