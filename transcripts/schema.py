@@ -126,6 +126,11 @@ def reply_turn(agent, parent: str, choice, completion, *, persona: str | None = 
     in ``meta["settings"]`` the settings the backend says were in force."""
     if completion.settings:
         fields["meta"] = {**fields.get("meta", {}), "settings": completion.settings}
+    config = agent.config
+    if choice.logprobs is not None and config is not None and not config.logprobs:
+        # the call asked for logprobs beyond the agent's own config (a 20 Questions answer does):
+        # the stored config must say so, or the stored logprobs look unrequested
+        config = config.model_copy(update={"logprobs": True})
     return Turn(
         parent=parent,
         role="assistant",
@@ -133,7 +138,7 @@ def reply_turn(agent, parent: str, choice, completion, *, persona: str | None = 
         model=completion.model,
         persona=persona,
         system_prompt=agent.system_prompt,
-        config=agent.config,
+        config=config,
         finish_reason=choice.finish_reason,
         logprobs=choice.logprobs,
         scripted=completion.scripted,

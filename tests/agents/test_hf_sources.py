@@ -139,3 +139,35 @@ def test_export_writes_a_model_folder_from_the_gguf_that_loads_alike(smollm2_ggu
     # an existing target is refused, nothing written over
     assert main(["models", "export", str(smollm2_gguf), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+async def test_smollm2_loads_from_a_laid_out_hub_cache(smollm2_gguf, tmp_path, monkeypatch):
+    """A hub repo that holds only a GGUF (as many do) resolves through the cache to that file."""
+    sha = "fedcba9876543210fedcba9876543210fedcba98"
+    repo = tmp_path / "hub" / "models--HuggingFaceTB--SmolLM2-135M-Instruct-GGUF"
+    snap = repo / "snapshots" / sha
+    snap.mkdir(parents=True)
+    (snap / smollm2_gguf.name).symlink_to(smollm2_gguf)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    source = hf_source.resolve("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF")
+    assert source.gguf_file == smollm2_gguf.name and source.folder == snap
+    model = get_model("hf/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF")
+    assert (await model.score(MSGS, ["Paris."]))[0] < 0
+
+
+def test_an_architecture_transformers_cannot_load_is_one_line(tiny_model_dir, tmp_path, capsys):
+    import json as _json
+
+    odd = tmp_path / "odd"
+    shutil.copytree(tiny_model_dir, odd)
+    config = _json.loads((odd / "config.json").read_text())
+    config["model_type"] = "no-such-architecture"
+    config["architectures"] = ["NoSuchForCausalLM"]
+    (odd / "config.json").write_text(_json.dumps(config))
+    assert main(["ask", "-m", f"hf/{odd}", "--no-save", "hi"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "could not be loaded" in err and str(odd) in err
