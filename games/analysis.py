@@ -288,7 +288,8 @@ async def mass_test(
                                          meta={"kind": "question", "probe": "mass", "number": at + 1}), activate=False)
             for choice in completion.choices:
                 transcript.add(await answer_turn(agent, q_turn.id, history, choice, completion, labels, rng,
-                                                 persona=persona, meta={"kind": "answer", "probe": "mass"}), activate=False)
+                                                 persona=persona, meta={"kind": "answer", "probe": "mass"}, config=cfg),
+                               activate=False)
         if use_logprobs:
             choice = completion.choices[0]
             dist = answer_distribution(choice.logprobs, labels)
@@ -324,7 +325,8 @@ async def answer_flips(
     target = qas[question - 1]
     n = 1 if model.capabilities.logprobs else k
     history = [*_history(qas[: question - 1]), Message(role="user", content=target.prompt or target.question)]
-    completion = await agent.respond(history, answer_config(model, GenerateConfig(n=n)))
+    cfg = answer_config(model, GenerateConfig(n=n))
+    completion = await agent.respond(history, cfg)
     persona = next(iter(transcript.personas), None)
     rng = random.Random(seed)
     choices = completion.choices if n == k else [completion.choices[0]] * k
@@ -332,7 +334,7 @@ async def answer_flips(
     for choice in choices:
         turn = transcript.add(await answer_turn(agent, target.question_id, history, choice, completion, labels, rng,
                                                 persona=persona, meta={"kind": "answer", "number": question,
-                                                                       "resampled": True}), activate=False)
+                                                                       "resampled": True}, config=cfg), activate=False)
         got.append(turn.meta["label"])
         pys.append(turn.meta.get("p_yes"))
     return flip_summary(got, target.label, pys)

@@ -259,7 +259,7 @@ def summarise(condition: str, games: Sequence[GameResult], *, resamples: int = 5
         turns.append(TurnSummary(
             at=at, games=len(rows),
             invalid=Share.of(sum(r.answer_label == "invalid" for r in answered), len(answered)) if at else None,
-            answers_from_distribution=sum(r.answer_source in ("logprobs", "score") for r in answered),
+            answers_from_distribution=sum(r.answer_source in ("logprobs", "scored") for r in answered),
             p_other_mean=fmean(others) if others else None,
             non_reveals=Share.of(sum(r.non_reveals for r in rows), sum(r.k for r in rows)),
             in_table=Share.of(sum(r.in_table for r in rows), sum(r.objects for r in rows)),

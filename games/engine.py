@@ -11,7 +11,7 @@ branches are sibling turns.
 Answers: where the backend gives logprobs, the answer is read from the model's first-token
 distribution (``answer_dist``: P(yes), P(no), P(other); ``source: "logprobs"``), or where that
 shows no yes/no token and the backend scores, from the exact likelihood of the replies "Yes." and
-"No." (``source: "score"``); the label is drawn from it at the game's temperature, and the turn
+"No." (``source: "scored"``); the label is drawn from it at the game's temperature, and the turn
 says "Yes." or "No." and keeps the model's own sampled text in ``sampled_text``. Otherwise the
 text is parsed (``source: "text"``). Each question is sent with the answer format appended
 ("Answer Yes or No.", as the published protocols do; not on the built-in model, trained on bare
@@ -67,7 +67,7 @@ class QA(BaseModel):
     label: str
     p_yes: float | None = None
     prompt: str | None = None  # as sent to the answerer (with the answer format), when it differs
-    source: str | None = None  # "logprobs" / "score" (drawn from the model's distribution) or "text" (parsed)
+    source: str | None = None  # "logprobs" / "scored" (drawn from the model's distribution) or "text" (parsed)
     p_other: float | None = None
     attribute: str | None = None
     question_id: str | None = None
@@ -279,7 +279,7 @@ async def scored_answer(agent: Agent, history: list[Message], choice, labels: La
         return None
     yes, no = await agent.model.score(agent.messages(history), list(SCORED_REPLIES))
     p_yes, p_no = math.exp(yes), math.exp(no)
-    return AnswerDistribution(p_yes=p_yes, p_no=p_no, p_other=max(0.0, 1.0 - p_yes - p_no), source="score")
+    return AnswerDistribution(p_yes=p_yes, p_no=p_no, p_other=max(0.0, 1.0 - p_yes - p_no), source="scored")
 
 
 class GameEvent(BaseModel):
@@ -366,21 +366,26 @@ async def play_game(
 
 
 async def answer_turn(agent: Agent, parent: str, history: list[Message], choice, completion, labels: LabelSet,
-                      rng: random.Random, *, persona: str | None, meta: dict) -> Turn:
-    """An answer turn for one sample of the reply to ``history``, its label read by `read_answer`."""
+                      rng: random.Random, *, persona: str | None, meta: dict, config: GenerateConfig | None = None) -> Turn:
+    """An answer turn for one sample of the reply to ``history``, its label read by `read_answer`;
+    ``config``: the per-call settings it was asked with (logprobs), recorded in the turn."""
     scored = await scored_answer(agent, history, choice, labels)
     fields = read_answer(choice, labels, agent.config.temperature, rng, scored)
     content = fields.pop("content")
     if fields["source"] != "text":  # the turn says the drawn answer; the sampled text stays in meta
         choice = choice.model_copy(update={"text": content, "logprobs": (choice.logprobs or [])[:1]})
-    return reply_turn(agent, parent, choice, completion, persona=persona, meta={**meta, **fields})
+    turn = reply_turn(agent, parent, choice, completion, persona=persona, meta={**meta, **fields})
+    if config is not None:
+        turn.config = agent.config.merged(config)
+    return turn
 
 
 async def _answer(agent: Agent, transcript: Transcript, q_turn: Turn, messages: list[Message],
                   labels: LabelSet, persona: str | None, number: int, rng: random.Random) -> Turn:
-    completion = await agent.respond(messages, answer_config(agent.model))
+    cfg = answer_config(agent.model)
+    completion = await agent.respond(messages, cfg)
     return transcript.add(await answer_turn(agent, q_turn.id, messages, completion.choices[0], completion, labels, rng,
-                                            persona=persona, meta={"kind": "answer", "number": number}))
+                                            persona=persona, meta={"kind": "answer", "number": number}, config=cfg))
 
 
 def _qa(number: int, q_turn: Turn, a_turn: Turn) -> QA:
