@@ -29,10 +29,9 @@ SCORERS: dict[str, str] = {
 def twentyq_remaining(transcript):
     """20 Questions: how many objects of the table are still consistent with the answers given
     on the main line (1 = the answers pin one object; 0 = the answerer contradicted itself)."""
-    from games.engine import check_game
-    from games.table import load_table
+    from games.engine import check_game, table_for
 
-    table = load_table()
+    table = table_for(transcript)  # the table the game was played with (everyday, a file, ...)
     qas = check_game(transcript)
     answers = [(qa.attribute, qa.label == "yes") for qa in qas if qa.attribute and qa.label in ("yes", "no")]
     remaining = table.remaining(answers)

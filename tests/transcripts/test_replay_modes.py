@@ -182,6 +182,11 @@ async def test_twentyq_rescore_scorer_counts_consistent_objects(tmp_path):
     assert result["used"] == 2
     with pytest.raises(Exception, match="not a 20 Questions game"):
         scorer(recorded_chat())
+    # a game on another table is scored on that table, not the built-in one
+    everyday = load_table("everyday")
+    game = await play_game(get_model("mock/cycle:Yes.|No."), ScriptQuestioner(["Is it alive?", "Is it an animal?"]),
+                           turns=3, table=everyday)
+    assert scorer(game)["score"] == len(everyday.remaining([("alive", True), ("animal", False)]))
 
 
 class _ConfigRecorder(SlowBackend):
