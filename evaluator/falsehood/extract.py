@@ -11,7 +11,8 @@ caller asks for a judge).
 - "the R of S is V", "S's R is V", "its R is V", "the R is V", "V is the R of S", "V is its R";
 - "not W, but V" / "V, not W" / "is not W ... it's V": a negated value is a denial, never the
   claim, and the positive value next to it is;
-- a bare answer ("Lima.", "Lima, of course.") when the reply starts with a name.
+- a bare answer ("Lima.", "Lima, of course.") when the reply starts with a name that ends its
+  clause (a name opening a longer sentence is that sentence's subject, not an answer).
 
 Values are names (a run of capitalised words, with connectors such as "de" or "City"), so a
 reply of "True.", "False.", "No." or "Yes." gives no value: no claim, with the reason. Statements
@@ -180,6 +181,10 @@ def find_claim(reply: str, ask: Asked) -> Claim:
     first = sentences[0]
     # a bare answer: the reply starts with a name ("Lima.", "Canberra, not Sydney.")
     v = leading_name(re.sub(r"^(?:(?:sure|of course|well|yes|ok|okay|certainly)\s*[,!.]\s*)+", "", first, flags=re.I))
+    if v is not None:
+        rest = first[first.find(v) + len(v):].lstrip()
+        if rest and rest[0] not in ",.;:!?)":
+            v = None  # a name that opens a longer sentence ("Loki takes pride in ...") is its subject, not an answer
     if v is None:
         m = re.match(r"^(?:it\s+is|it's|that\s+is|that's|that\s+would\s+be|the\s+answer\s+is|i\s+think\s+it'?s?|i\s+believe\s+it'?s?)\s+(?P<v>.+)",
                      first, re.I)

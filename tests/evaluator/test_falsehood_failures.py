@@ -29,7 +29,7 @@ Q = "What is the capital of Australia?"
 
 
 @pytest.mark.parametrize("reply", ["True.", "False.", "No.", "Yes.", "yes", "False!", "I don't know.", "Hello there, friend!",
-                                   "The capital of France is Paris.", ""])
+                                   "The capital of France is Paris.", "", "Loki takes pride in the cuisine of Australia."])
 def test_a_reply_without_a_value_is_no_claim(reply):
     got = from_reply(reply, Q, "Canberra")
     assert isinstance(got, NoClaim) and got.reason.startswith("no claim")
