@@ -44,7 +44,7 @@ class Backend(ABC):
         completion = await self.generate(messages, config.model_copy(update={"n": 1}))
         yield completion.text
         if completion.choices:
-            yield StreamEnd(finish_reason=completion.choices[0].finish_reason)
+            yield StreamEnd(finish_reason=completion.choices[0].finish_reason, settings=completion.settings)
 
     async def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:
         """Exact log-likelihood of each continuation as the assistant's reply to ``messages``."""
