@@ -11,7 +11,8 @@ and top_p (1.0 when unset, the API's own default) and, for llama.cpp and vLLM, t
 that would otherwise apply silently (llama.cpp samples with top_k 40, min_p 0.05 and a repeat
 penalty; vLLM takes the model's ``generation_config.json``). Logprobs are asked for with
 ``top_logprobs`` (llama.cpp returns none without it). Each `Completion` records the settings
-sent. Greedy ``n > 1`` is one request copied ``n`` times (vLLM refuses n > 1 at temperature 0).
+sent. On vLLM, greedy ``n > 1`` is one request copied ``n`` times (it refuses n > 1 at temperature
+0); elsewhere the n greedy samples are asked for, since a remote service may not be deterministic.
 
 The OpenAI key is never sent anywhere but OpenAI: every client is built with an explicit key
 (a placeholder when a server needs none) and explicit organization/project/admin values, so the
@@ -222,6 +223,7 @@ class OpenAIChatBackend(Backend):
         max_tokens_param: str = "max_tokens",
         official: bool = False,
         plain_sampling: dict[str, Any] | None = None,
+        greedy_copies: bool = False,
     ) -> None:
         self.name = name
         self.model = model
@@ -234,6 +236,7 @@ class OpenAIChatBackend(Backend):
         self._api_key = api_key
         self._official = official
         self._plain_sampling = dict(plain_sampling or {})
+        self._greedy_copies = greedy_copies
         self._client = LoopBoundClient(self._make_client)
 
     def __repr__(self) -> str:  # never show the key
@@ -342,7 +345,7 @@ class OpenAIChatBackend(Backend):
         return [self._choice(c) for c in sorted(resp.choices, key=lambda c: c.index)], self._usage(resp)
 
     async def generate(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
-        if not self._official and config.n > 1 and config.temperature == 0:
+        if self._greedy_copies and config.n > 1 and config.temperature == 0:
             one = await self.generate(messages, config.model_copy(update={"n": 1}))
             return one.model_copy(update={"choices": [one.choices[0].model_copy(deep=True) for _ in range(config.n)],
                                           "settings": {**(one.settings or {}), "n": config.n, "greedy_copies": True}})
@@ -426,6 +429,7 @@ def _local(provider: str, rest: str, default_url: str, caps: Capabilities) -> Op
         f"{provider}/{rest}", rest, base_url=_env(f"{prefix}_BASE_URL") or default_url,
         api_key=_env(f"{prefix}_API_KEY") or NO_KEY, key_var=f"{prefix}_API_KEY",
         base_url_var=f"{prefix}_BASE_URL", capabilities=caps, plain_sampling=PLAIN_SAMPLING.get(provider),
+        greedy_copies=provider == "vllm",
     )
 
 

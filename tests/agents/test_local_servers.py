@@ -118,3 +118,9 @@ async def test_a_server_that_died_mid_request_says_so_before_cannot_connect():
     message = str(info.value)
     assert message.index("mid-request") < message.index("cannot connect")
     assert info.value.exit_code == 1  # a dying server is not a setting to fix
+
+
+async def test_other_services_get_the_greedy_n_they_ask_for(clean_env, fake_openai):
+    clean_env.setenv("ACME_BASE_URL", fake_openai.base_url)
+    out = await get_model("openai-api/acme/chat", retry=FAST).generate(HI, GenerateConfig(temperature=0, n=3))
+    assert fake_openai.requests[-1].json["n"] == 3 and len(out.choices) == 3
