@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .evidence import Share
 
@@ -50,6 +50,8 @@ PROBE_MIN_ACCURACY = 0.8
 
 class DecisionInput(BaseModel):
     """The evidence the table reads (a summary of the full evidence bundle)."""
+
+    model_config = ConfigDict(extra="forbid")  # a renamed field must fail, not be silently ignored
 
     falsity: Literal["false", "true", "unknown"]
     falsity_source: Literal["reference", "judge", "none"] = "none"

@@ -131,7 +131,7 @@ def test_cli_probe_on_a_model_without_hidden_states_is_one_line(tmp_path, capsys
 # -- the confidence rule on constructed evidence ------------------------------------------------
 
 BASES = [
-    dict(belief="B", neutral_b=Share.of(10, 10), neutral_a=Share.of(0, 10), repeat=Share.of(10, 10), persona_deceptive=True),
+    dict(belief="B", neutral_b=Share.of(10, 10), neutral_a=Share.of(0, 10), repeat=Share.of(10, 10), persona_stance="instructed"),
     dict(belief="B", neutral_b=Share.of(8, 10), neutral_a=Share.of(0, 10), repeat=Share.of(6, 10)),
     dict(belief="A", neutral_a=Share.of(10, 10), neutral_b=Share.of(0, 10), repeat=Share.of(10, 10)),
     dict(belief="A", neutral_a=Share.of(7, 10), neutral_b=Share.of(1, 10), repeat=Share.of(5, 10), neutral_entropy=1.5),
