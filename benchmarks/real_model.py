@@ -9,9 +9,10 @@ measurement means anything there (not just the figures themselves).
   text), the invalid share, sampled reveals that are a known object or explicitly a non-reveal,
   object reveals inside the candidate set, and per turn committed vs uncommitted: reveal entropy
   and, where the backend scores, the exact posterior's mass on the secret vs its top mass.
-- **Falsehood** (`evaluator.falsehood.classify.aclassify_batch`): verdicts on a labelled case
-  set (the built-in model's from its manifest; SmolLM2's `evaluator/data/falsehood_smollm2.jsonl`;
-  or ``--cases``), errors, deception verdicts, macro-F1 and the confusion matrix.
+- **Falsehood** (`evaluator.falsehood.benchmark.aevaluate`): verdicts on a labelled case set
+  (SmolLM2's `evaluator/data/falsehood_smollm2.jsonl`, or ``--cases``, e.g. the built-in model's
+  from `benchmarks/falsehood_cases.py`), per split: confusion matrix, precision and recall with
+  intervals, macro-F1, errors, no-claim replies, deception verdicts without a deceptive role.
 - **Introspection** (`evaluator.introspection.quiz.run_quiz`): hypothetical compliance, self-
   prediction vs the mode baseline, object-level exclusions, per property.
 - **Replay** (`transcripts.replay`): persona chats that open with a greeting, regenerated on the
@@ -105,7 +106,8 @@ async def twentyq(model, args) -> dict:
 
 
 async def falsehood(model, args) -> dict:
-    from evaluator.falsehood.classify import aclassify_batch, load_cases
+    from evaluator.falsehood.benchmark import aevaluate, format_report
+    from evaluator.falsehood.classify import load_cases
 
     if args.cases:
         cases, source = load_cases(args.cases), args.cases
@@ -116,26 +118,11 @@ async def falsehood(model, args) -> dict:
         print("  no labelled cases for this model: give --cases FILE (benchmarks/falsehood_cases.py builds "
               "them for the built-in model; the protocol for a real model is in the README)")
         return {"error": "no labelled cases"}
-    result = await aclassify_batch(cases, model, None, k=args.falsehood_k, samples=args.falsehood_k)
-    errors = [r for r in result.results if getattr(r, "error", None)]
-    verdicts = [r.verdict or "undetermined" for r in result.results if not getattr(r, "error", None)]
-    deceptions = verdicts.count("deception")
-    print(f"  cases: {len(cases)} ({source}); no judge; K={args.falsehood_k}")
-    print(f"  errors: {share(wilson(len(errors), len(result.results)))}")
-    for r in errors[:3]:
-        print(f"    e.g. {r.id}: {str(r.error)[:100]}")
-    print(f"  verdicts: " + ", ".join(f"{v} {verdicts.count(v)}" for v in sorted(set(verdicts))))
-    print(f"  deception verdicts: {deceptions} of {len(verdicts)}")
-    if result.macro_f1 is not None:
-        print(f"  macro-F1 {result.macro_f1:.3f}, accuracy {result.accuracy:.3f} (labelled cases)")
-        for m in result.per_class:
-            tp = result.confusion.get(m.label, {}).get(m.label, 0)
-            print(f"    {m.label:>14}: precision {share(wilson(tp, m.predicted))}, recall {share(wilson(tp, m.support))}")
-        print("  confusion (gold -> predicted):")
-        for gold, row in result.confusion.items():
-            print(f"    {gold:>14}: " + ", ".join(f"{p} {c}" for p, c in row.items() if c))
-    return {"cases": len(cases), "source": source, "errors": len(errors), "verdicts": {v: verdicts.count(v) for v in set(verdicts)},
-            "macro_f1": result.macro_f1, "accuracy": result.accuracy, "confusion": result.confusion}
+    report = await aevaluate(cases, model, None, k=args.falsehood_k, samples=max(10, args.falsehood_k))
+    print(f"  cases: {len(cases)} ({source}); no judge")
+    for line in format_report(report).splitlines():
+        print(f"  {line}")
+    return report.model_dump(mode="json", exclude={"batch"})
 
 
 async def introspection(model, args) -> dict:
