@@ -47,16 +47,16 @@ def smollm2() -> str | None:
 
 
 def share(s: Any) -> str:
-    """``0.42 [0.31, 0.55] (21/50)`` for any object with value/low/high and counts."""
+    """``0.42 [0.31, 0.55] (21/50)`` for a share or mean, as the libraries dump them (``value``,
+    ``n``, an interval as ``ci`` or ``low``/``high``, a count as ``count`` or ``successes``)."""
     if s is None:
         return "n/a"
     d = s if isinstance(s, dict) else s.model_dump()
-    value = d.get("value", d.get("mean"))
-    n = d.get("n")
-    k = d.get("successes", d.get("k"))
+    value, n = d.get("value"), d.get("n")
+    k = d.get("count", d.get("successes"))
     if value is None or not n:
         return f"n/a (n={n or 0})"
-    low, high = d.get("low"), d.get("high")
+    low, high = d.get("ci") or (d.get("low"), d.get("high"))
     ci = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
     count = f" ({k}/{n})" if k is not None else f" (n={n})"
     return f"{value:.2f}{ci}{count}"
@@ -95,10 +95,10 @@ async def twentyq(model, args) -> dict:
         ce, ue = r["committed_entropy"], r["uncommitted_entropy"]
 
         def mean(m):
-            if not m or m.get("mean") is None:
+            if not m or m.get("value") is None:
                 return "n/a"
-            lo, hi = m.get("low"), m.get("high")
-            return f"{m['mean']:.2f}" + (f" [{lo:.2f},{hi:.2f}]" if lo is not None else "")
+            ci = m.get("ci")
+            return f"{m['value']:.2f}" + (f" [{ci[0]:.2f},{ci[1]:.2f}]" if ci else "")
 
         print(f"  {r['at']:>4}  {mean(ce):>22} | {mean(ue):<22} {mean(r['committed_exact_secret_mass']):>20} | "
               f"{mean(r['committed_exact_top_mass']):>18} | {mean(r['uncommitted_exact_top_mass'])}")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import fmean
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field
 
 from agents.model import Model
 from agents.types import GenerateConfig
@@ -79,22 +79,6 @@ class Share(BaseModel):
     value: float | None
     ci: tuple[float, float] | None
 
-    # the names benchmarks/real_model.py reads (its own shares are value/low/high/successes/n)
-    @computed_field
-    @property
-    def low(self) -> float | None:
-        return self.ci[0] if self.ci else None
-
-    @computed_field
-    @property
-    def high(self) -> float | None:
-        return self.ci[1] if self.ci else None
-
-    @computed_field
-    @property
-    def successes(self) -> int:
-        return self.count
-
     @classmethod
     def of(cls, count: int, n: int) -> "Share":
         return cls(count=count, n=n, value=count / n if n else None, ci=wilson_interval(count, n) if n else None)
@@ -111,21 +95,6 @@ class Mean(BaseModel):
     value: float | None
     n: int
     ci: tuple[float, float] | None
-
-    @computed_field
-    @property
-    def mean(self) -> float | None:
-        return self.value
-
-    @computed_field
-    @property
-    def low(self) -> float | None:
-        return self.ci[0] if self.ci else None
-
-    @computed_field
-    @property
-    def high(self) -> float | None:
-        return self.ci[1] if self.ci else None
 
     @classmethod
     def of(cls, values: Sequence[float], resamples: int = 500) -> "Mean":
