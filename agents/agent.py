@@ -6,7 +6,7 @@ dialogue, history, post-history instructions) and asks the model for a reply.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from personas.schema import Persona
 

@@ -180,7 +180,7 @@ async def replay(model, args) -> dict:
         ok += 1
         compared += result.record["compared"]
         matches += result.record["matches"]
-    print(f"  persona chats (greeting first, 2 user turns), regenerated at the recorded settings (temperature 0, 24 tokens)")
+    print("  persona chats (greeting first, 2 user turns), regenerated at the recorded settings (temperature 0, 24 tokens)")
     print(f"  replayed: {share(wilson(ok, len(items)))}")
     for reason, count in failures.items():
         print(f"    failed {count}: {reason}")

@@ -87,6 +87,25 @@ def quiet_gguf() -> None:
         gguf_utils.tqdm = functools.partial(gguf_utils.tqdm, disable=True)
 
 
+def from_source(source: ModelSource, what: str = "hf model", dtype: str = "float32"):
+    """``(tokenizer, model)`` from a resolved source (folder or GGUF), local files only; a
+    failure is one `ConfigError` line naming the path."""
+    torch, transformers = import_torch_transformers()
+    where = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    try:
+        if source.gguf_file:
+            quiet_gguf()
+        tokenizer = transformers.AutoTokenizer.from_pretrained(
+            str(source.folder), local_files_only=True, trust_remote_code=False, **where)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            str(source.folder), local_files_only=True, trust_remote_code=False, dtype=getattr(torch, dtype),
+            **(where or {"use_safetensors": True}))
+    except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"{what} at {source.path} could not be loaded: {first}") from None
+    return tokenizer, model
+
+
 @dataclass
 class _Request:
     prompt_ids: list[int]
@@ -104,28 +123,11 @@ class _Loaded:
     """One loaded (model, tokenizer) pair, shared by every backend on its directory."""
 
     def __init__(self, source: ModelSource, what: str, chat_template: str | None = None) -> None:
-        torch, transformers = import_torch_transformers()
+        torch, _ = import_torch_transformers()
         path = source.path
         self.path = path
         self.torch = torch
-        where = {"gguf_file": source.gguf_file} if source.gguf_file else {"use_safetensors": True}
-        try:
-            if source.gguf_file:
-                quiet_gguf()
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-                str(source.folder), local_files_only=True, trust_remote_code=False,
-                **({"gguf_file": source.gguf_file} if source.gguf_file else {}),
-            )
-            self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                str(source.folder),
-                local_files_only=True,
-                trust_remote_code=False,
-                dtype=torch.float32,
-                **where,
-            )
-        except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            raise ConfigError(f"{what} at {path} could not be loaded: {first}") from None
+        self.tokenizer, self.model = from_source(source, what)
         if chat_template:
             self.tokenizer.chat_template = chat_template
         if not getattr(self.tokenizer, "chat_template", None):

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ConfigError
-from .hf import import_torch_transformers, quiet_gguf
+from .hf import from_source
 from .hf_source import resolve
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -31,19 +31,7 @@ def export_model_folder(source: str | Path, out: str | Path, *, dtype: str = "fl
         raise ConfigError(f"{target} already exists; choose a new folder")
     if not target.parent.is_dir():
         raise ConfigError(f"{target.parent} is not a folder (the export's parent must exist)")
-    src = resolve(str(source))
-    torch, transformers = import_torch_transformers()
-    extra = {"gguf_file": src.gguf_file} if src.gguf_file else {}
-    try:
-        if src.gguf_file:
-            quiet_gguf()
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(src.folder), local_files_only=True,
-                                                               trust_remote_code=False, **extra)
-        model = transformers.AutoModelForCausalLM.from_pretrained(
-            str(src.folder), local_files_only=True, trust_remote_code=False, dtype=getattr(torch, dtype), **extra)
-    except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ConfigError(f"{src.path} could not be loaded: {first}") from None
+    tokenizer, model = from_source(resolve(str(source)), dtype=dtype)
     model.hf_quantizer = None  # the weights are plain tensors already (see the module docstring)
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

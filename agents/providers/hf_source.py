@@ -15,6 +15,7 @@ missing cache entry fails at once with one line; the weights load later, on firs
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass
@@ -64,10 +65,8 @@ def hub_cache_dir() -> Path:
 def _gguf(path: Path, what: str) -> ModelSource:
     if not path.is_file():
         raise ConfigError(f"{what} file not found: {path}")
-    try:
-        import gguf  # noqa: F401  (transformers needs it to read the file)
-    except ImportError:
-        raise ConfigError(f"{path}: reading a GGUF file needs the gguf package (pip install gguf accelerate)") from None
+    if importlib.util.find_spec("gguf") is None:  # transformers needs it to read the file
+        raise ConfigError(f"{path}: reading a GGUF file needs the gguf package (pip install gguf accelerate)")
     return ModelSource(path.parent, path.name)
 
 
