@@ -28,11 +28,22 @@ def builtin_personas() -> dict[str, Persona]:
     return {p.name: p for p in (load_persona(f) for f in sorted(LIBRARY_DIR.glob("*.yaml")))}
 
 
-def user_personas() -> dict[str, Persona]:
+def user_personas(problems: list[str] | None = None) -> dict[str, Persona]:
+    """The imported personas. A file that cannot be loaded is left out, its one-line reason
+    appended to ``problems`` when given: one broken file must not hide every other persona."""
     from .loader import load_persona
 
     d = user_dir()
-    return {p.name: p for p in (load_persona(f) for f in sorted(d.glob("*.yaml")))} if d.is_dir() else {}
+    out: dict[str, Persona] = {}
+    for f in sorted(d.glob("*.yaml")) if d.is_dir() else []:
+        try:
+            p = load_persona(f)
+        except PersonaError as err:
+            if problems is not None:
+                problems.append(str(err).splitlines()[0] if str(err) else f"{f}: unreadable")
+            continue
+        out[p.name] = p
+    return out
 
 
 def all_personas() -> dict[str, Persona]:

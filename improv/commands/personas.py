@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from improv.options import add_json_option, print_json
 
@@ -38,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(Text(printable(text), style=style or ""), soft_wrap=True)
 
     if args.action == "list":
-        imported = user_personas()
+        problems: list[str] = []
+        imported = user_personas(problems)
+        for line in problems:  # the list goes on without them
+            print(f"improv: skipped {one_line(line)}", file=sys.stderr)
         personas = {**builtin_personas(), **imported}
         source = {n: "imported" if n in imported else "built-in" for n in personas}
         if args.json:

@@ -1,0 +1,23 @@
+"""One broken imported persona file must not hide the others (issue 21)."""
+
+from __future__ import annotations
+
+import json
+
+from improv.cli import main
+from personas import get_persona
+
+
+def test_a_broken_import_is_skipped_and_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMPROV_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "personas"
+    folder.mkdir()
+    (folder / "good.yaml").write_text("name: good\nsystem_prompt: You are good.\n")
+    (folder / "broken.yaml").write_text("name: [unclosed\n")
+    assert main(["personas", "list", "--json"]) == 0
+    captured = capsys.readouterr()
+    names = [p["name"] for p in json.loads(captured.out)]
+    assert "good" in names and "assistant" in names
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "skipped" in err[0] and "broken.yaml" in err[0]
+    assert get_persona("good").system_prompt == "You are good."
