@@ -14,10 +14,10 @@ replay results, so ``--resume --retry-failed`` redoes them once the endpoint is 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import weakref
 
+from .env import env_number
 from .errors import ConfigError, ProviderConfigError, ProviderError
 
 DEFAULT_THRESHOLD = 5
@@ -98,16 +98,8 @@ _breakers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Circu
 
 
 def threshold_from_env() -> int:
-    raw = os.environ.get("IMPROV_CIRCUIT_FAILURES")
-    if not raw:
-        return DEFAULT_THRESHOLD
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"IMPROV_CIRCUIT_FAILURES={raw!r}: expected a whole number (0 turns the breaker off)")
-    return value
+    return env_number("IMPROV_CIRCUIT_FAILURES", int, DEFAULT_THRESHOLD, minimum=0,
+                      expected="a whole number (0 turns the breaker off)")
 
 
 def breaker_for(endpoint: str) -> CircuitBreaker | None:

@@ -343,7 +343,7 @@ async def play_game(
         if on_event:
             on_event(GameEvent(kind="question", number=number, text=question))
         messages.append(q_turn.message())
-        a_turn = await _answer(agent, transcript, q_turn, messages, labels, persona, number, rng)
+        a_turn = await answer_question(agent, transcript, q_turn, messages, labels, persona, number, rng)
         messages.append(a_turn.message())
         parent = a_turn.id
         history.append(_qa(number, q_turn, a_turn))
@@ -380,8 +380,10 @@ async def answer_turn(agent: Agent, parent: str, history: list[Message], choice,
     return turn
 
 
-async def _answer(agent: Agent, transcript: Transcript, q_turn: Turn, messages: list[Message],
-                  labels: LabelSet, persona: str | None, number: int, rng: random.Random) -> Turn:
+async def answer_question(agent: Agent, transcript: Transcript, q_turn: Turn, messages: list[Message],
+                          labels: LabelSet, persona: str | None, number: int, rng: random.Random) -> Turn:
+    """Ask the answerer ``messages`` (ending with question ``q_turn``) and add its answer turn,
+    read as `answer_turn` reads it; the game loop and the TUI's typed questions both use it."""
     cfg = answer_config(agent.model)
     completion = await agent.respond(messages, cfg)
     return transcript.add(await answer_turn(agent, q_turn.id, messages, completion.choices[0], completion, labels, rng,

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backend import Backend
+from ..env import env_number
 from ..errors import ConfigError, RequestRefused
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 from . import hf_scoring
@@ -63,16 +64,9 @@ def import_torch_transformers():
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    threads = os.environ.get("IMPROV_TORCH_THREADS", "").strip()
-    if threads:
-        try:
-            count = int(threads)
-        except ValueError:
-            raise ConfigError(f"IMPROV_TORCH_THREADS must be a whole number, not {threads!r}") from None
-        if count < 1:
-            raise ConfigError(f"IMPROV_TORCH_THREADS must be at least 1, not {count}")
-        if torch.get_num_threads() != count:
-            torch.set_num_threads(count)
+    count = env_number("IMPROV_TORCH_THREADS", int, None, minimum=1, expected="a whole number, at least 1")
+    if count is not None and torch.get_num_threads() != count:
+        torch.set_num_threads(count)
     return torch, transformers
 
 

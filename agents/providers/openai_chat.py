@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ..backend import Backend
+from ..env import env_number
 from ..errors import ConfigError, ProviderConfigError, ProviderError, RequestRefused
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 
@@ -43,16 +44,8 @@ NO_KEY = "no-key"  # sent to servers that need no key, so the SDK never reaches 
 
 def request_timeout() -> float:
     """Seconds before one HTTP request times out (``IMPROV_TIMEOUT``, default 120)."""
-    raw = os.environ.get("IMPROV_TIMEOUT")
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ConfigError(f"IMPROV_TIMEOUT={raw!r}: expected a positive number of seconds")
-    return value
+    return env_number("IMPROV_TIMEOUT", float, DEFAULT_TIMEOUT, minimum=1e-9,
+                      expected="a positive number of seconds")
 
 
 from ..endpoints import check_base_url, display_url  # noqa: E402  (URL checks and redaction live in agents/endpoints.py)

@@ -217,7 +217,7 @@ class TwentyQScreen(Screen):
         self.run_worker(self._ask(question), exclusive=True, group="twentyq")
 
     async def _ask(self, question: str) -> None:
-        from games.engine import _answer, answerer, ask_text, default_answer_format
+        from games.engine import answer_question, answerer, ask_text, default_answer_format
 
         self.busy = True
         self.status("asking…")
@@ -236,7 +236,7 @@ class TwentyQScreen(Screen):
                 q_turn = t.add(Turn(parent=parent, role="user", content=ask_text(question, fmt), meta={
                     "kind": "question", "number": number, "question": question,
                     "attribute": self.table.attribute_for_question(question)}))
-                a_turn = await _answer(agent, t, q_turn, [*history, q_turn.message()], LabelSet(),
+                a_turn = await answer_question(agent, t, q_turn, [*history, q_turn.message()], LabelSet(),
                                        next(iter(t.personas), None), number, self.rng)
                 t.meta["main_leaf"] = a_turn.id
                 t.meta["questions"] = number
