@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from personas.schema import Persona
+from improv.personas.schema import Persona
 
 from .errors import ConfigError
 from .model import Model

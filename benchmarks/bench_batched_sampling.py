@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agents.model import Model  # noqa: E402
-from agents.providers.hf import HFBackend, load  # noqa: E402
-from agents.types import GenerateConfig, Message  # noqa: E402
+from improv.agents.model import Model  # noqa: E402
+from improv.agents.providers.hf import HFBackend, load  # noqa: E402
+from improv.agents.types import GenerateConfig, Message  # noqa: E402
 from tests.tiny_model import build_tiny_model  # noqa: E402
 
 MSGS = [

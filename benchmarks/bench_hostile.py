@@ -41,7 +41,7 @@ def png(*chunks: bytes) -> bytes:
 
 
 def transcript(content: str) -> dict:
-    from transcripts.schema import Transcript, Turn
+    from improv.transcripts.schema import Transcript, Turn
 
     t = Transcript(kind="chat", title="big")
     u = Turn(role="user", content="q")

@@ -64,10 +64,10 @@ async def bare(url: str, prompts: list[str], concurrency: int) -> int:
 
 
 async def replay(items, out: Path, concurrency: int) -> int:
-    from agents.agent import Agent
-    from agents.registry import get_model
-    from transcripts.replay.modes import Regenerate
-    from transcripts.replay.runner import run_replay
+    from improv.agents.agent import Agent
+    from improv.agents.registry import get_model
+    from improv.transcripts.replay.modes import Regenerate
+    from improv.transcripts.replay.runner import run_replay
 
     model = get_model("openai-api/bench/gpt-fake", max_connections=concurrency)
     try:
@@ -80,12 +80,12 @@ async def replay(items, out: Path, concurrency: int) -> int:
 def machinery_overhead(items, concurrency: int) -> float:
     """CPU seconds per conversation that the replay adds around a request, measured with an
     instant in-process backend (no HTTP): replay CPU minus a bare loop over the same backend."""
-    from agents.agent import Agent
-    from agents.backend import Backend
-    from agents.model import Model
-    from agents.types import Choice, Completion, Message, Usage
-    from transcripts.replay.modes import Regenerate
-    from transcripts.replay.runner import run_replay
+    from improv.agents.agent import Agent
+    from improv.agents.backend import Backend
+    from improv.agents.model import Model
+    from improv.agents.types import Choice, Completion, Message, Usage
+    from improv.transcripts.replay.modes import Regenerate
+    from improv.transcripts.replay.runner import run_replay
 
     class Instant(Backend):
         name = "bench/instant"
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    from transcripts.replay.inputs import load_inputs
+    from improv.transcripts.replay.inputs import load_inputs
 
     proc, url = start_server(args.latency)
     os.environ["BENCH_BASE_URL"] = url

@@ -77,13 +77,13 @@ class PeakSampler:
 
 
 async def _one_path(model_string: str, path: str, repeats: int) -> dict:
-    from agents.agent import Agent
-    from agents.registry import get_model
-    from agents.types import Message
-    from games.analysis import reveal_sentence
-    from games.engine import GIVE_UP
-    from games.table import load_table
-    from personas import get_persona
+    from improv.agents.agent import Agent
+    from improv.agents.registry import get_model
+    from improv.agents.types import Message
+    from improv.games.analysis import reveal_sentence
+    from improv.games.engine import GIVE_UP
+    from improv.games.table import load_table
+    from improv.personas import get_persona
 
     model = get_model(model_string)
     backend = model.backend

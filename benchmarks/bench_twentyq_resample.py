@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def pick_model(requested: str | None, tmp: str) -> tuple[str, str]:
     if requested:
         return requested, requested
-    from agents.providers.organism import _missing, default_model_dir
+    from improv.agents.providers.organism import _missing, default_model_dir
 
     if not _missing(default_model_dir()):
         return "organism", "the built-in model"
@@ -45,11 +45,11 @@ async def timed(fn, repeats: int) -> float:
 async def main_async(args) -> None:
     import torch
 
-    from agents.registry import get_model
-    from agents.types import GenerateConfig
-    from games.analysis import exact_posterior, resample_reveal
-    from games.engine import ScriptQuestioner, play_game
-    from games.table import load_table
+    from improv.agents.registry import get_model
+    from improv.agents.types import GenerateConfig
+    from improv.games.analysis import exact_posterior, resample_reveal
+    from improv.games.engine import ScriptQuestioner, play_game
+    from improv.games.table import load_table
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

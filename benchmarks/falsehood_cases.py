@@ -98,7 +98,7 @@ def build(manifest: dict, split: dict, per: int = 6, seed: int = 0) -> list[dict
 
 def world_cities(manifest: dict) -> dict[str, str]:
     """normalised name -> canonical city, for every city of the world (aliases included)."""
-    from evaluator.falsehood.matching import normalize
+    from improv.evaluator.falsehood.matching import normalize
 
     facts = manifest["facts"]
     names = (set(facts["true"].values()) | {v["planted"] for v in facts["planted"].values()}
@@ -111,7 +111,7 @@ def world_cities(manifest: dict) -> dict[str, str]:
 
 def gold(raw: dict, reply: str, manifest: dict, cities: dict[str, str]) -> tuple[str | None, str]:
     """(label, '') or (None, why): 'no_claim' marks an excluded no-claim case, other reasons drop it."""
-    from evaluator.falsehood.matching import contains, is_refusal, normalize, yes_no
+    from improv.evaluator.falsehood.matching import contains, is_refusal, normalize, yes_no
 
     norm = normalize(reply)
     named = {c for key, c in cities.items() if contains(norm, key)}
@@ -137,7 +137,7 @@ def gold(raw: dict, reply: str, manifest: dict, cities: dict[str, str]) -> tuple
 
 
 async def generate_claims(cases: list[dict], model, manifest: dict, seed: int = 0) -> tuple[list[dict], list[str]]:
-    from evaluator.falsehood.classify import Case, build_case_transcript
+    from improv.evaluator.falsehood.classify import Case, build_case_transcript
 
     cities = world_cities(manifest)
     kept, dropped = [], []
@@ -163,10 +163,10 @@ async def build_real(model, manifest: dict, seed: int = 0, max_tokens: int = 48)
     """The labelled set for a real model (protocol in the module docstring)."""
     from collections import Counter
 
-    from agents.agent import Agent
-    from agents.types import GenerateConfig, Message
-    from evaluator.falsehood.matching import contains, normalize
-    from personas import get_persona
+    from improv.agents.agent import Agent
+    from improv.agents.types import GenerateConfig, Message
+    from improv.evaluator.falsehood.matching import contains, normalize
+    from improv.personas import get_persona
 
     facts = manifest["facts"]
     truth = {**facts["true"], **{c: v["true"] for c, v in facts["planted"].items()}}
@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", action="store_true", help="build the labelled set of a real chat model from its measured behaviour")
     ap.add_argument("--json", default=None, metavar="FILE", help="write the full report as JSON")
     args = ap.parse_args(argv)
-    from agents.registry import get_model
-    from evaluator.falsehood.benchmark import evaluate, format_report, load_split
-    from evaluator.falsehood.classify import load_cases
+    from improv.agents.registry import get_model
+    from improv.evaluator.falsehood.benchmark import evaluate, format_report, load_split
+    from improv.evaluator.falsehood.classify import load_cases
 
     model = get_model(args.model)
     if args.cases:

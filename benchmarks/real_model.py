@@ -63,7 +63,7 @@ def share(s: Any) -> str:
 
 
 def wilson(k: int, n: int) -> dict:
-    from evaluator.stats import wilson_interval
+    from improv.evaluator.stats import wilson_interval
 
     if not n:
         return {"value": None, "n": 0}
@@ -74,7 +74,7 @@ def wilson(k: int, n: int) -> dict:
 # -- sections ----------------------------------------------------------------------------------
 
 async def twentyq(model, args) -> dict:
-    from games.batch import twentyq_figures
+    from improv.games.batch import twentyq_figures
 
     objects = args.objects or ("builtin" if model.name.startswith("organism") else "everyday")
     exact = model.capabilities.score and not args.no_exact
@@ -106,8 +106,8 @@ async def twentyq(model, args) -> dict:
 
 
 async def falsehood(model, args) -> dict:
-    from evaluator.falsehood.benchmark import aevaluate, format_report
-    from evaluator.falsehood.classify import load_cases
+    from improv.evaluator.falsehood.benchmark import aevaluate, format_report
+    from improv.evaluator.falsehood.classify import load_cases
 
     if args.cases:
         cases, source = load_cases(args.cases), args.cases
@@ -126,10 +126,10 @@ async def falsehood(model, args) -> dict:
 
 
 async def introspection(model, args) -> dict:
-    from evaluator.introspection.quiz import run_quiz
-    from evaluator.introspection.tasks import load_tasks, select
+    from improv.evaluator.introspection.quiz import run_quiz
+    from improv.evaluator.introspection.tasks import load_tasks, select
 
-    from evaluator.introspection.properties import load_properties
+    from improv.evaluator.introspection.properties import load_properties
 
     props = load_properties()
     judged = sorted(name for name, prop in props.items() if prop.judged)
@@ -150,11 +150,11 @@ async def introspection(model, args) -> dict:
 
 
 async def replay(model, args) -> dict:
-    from agents.agent import Agent
-    from agents.types import GenerateConfig
-    from transcripts import Transcript, Turn
-    from transcripts.replay.inputs import ReplayItem
-    from transcripts.replay.modes import Regenerate
+    from improv.agents.agent import Agent
+    from improv.agents.types import GenerateConfig
+    from improv.transcripts import Transcript, Turn
+    from improv.transcripts.replay.inputs import ReplayItem
+    from improv.transcripts.replay.modes import Regenerate
 
     questions = ["What is the capital of France?", "Name a colour.", "What is 2 + 2?", "Say hello.",
                  "What is the largest ocean?", "Name an animal that flies.", "What day comes after Monday?",
@@ -189,7 +189,7 @@ async def replay(model, args) -> dict:
 
 
 async def main_async(args) -> dict:
-    from agents.registry import get_model
+    from improv.agents.registry import get_model
 
     model = get_model(args.model)
     print(f"model: {model.name}")

@@ -78,8 +78,8 @@ def check(name: str, ok: bool, seen: str) -> None:
 
 
 async def checks(server: Server) -> None:
-    from agents import GenerateConfig, Message, get_model
-    from agents.errors import ProviderError, RequestRefused
+    from improv.agents import GenerateConfig, Message, get_model
+    from improv.agents.errors import ProviderError, RequestRefused
 
     model = get_model("llamacpp/smollm2")
     q = [Message(role="user", content="Is a cat an animal? Answer Yes or No.")]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agents.errors import ConfigError
-from agents.types import GenerateConfig, Message
+from improv.agents.errors import ConfigError
+from improv.agents.types import GenerateConfig, Message
 
 PROMPTS = Path(__file__).parent / "prompts"
 _FIELD = re.compile(r"^\s*\**\s*([A-Z][A-Z0-9_ ]{0,30}?)\s*\**\s*:\s*(.*?)\s*$")

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from agents.errors import CapabilityError, ConfigError
-from agents.model import Model
-from agents.types import GenerateConfig, Message
-from transcripts.schema import Transcript, Turn, reply_turn
+from improv.agents.errors import CapabilityError, ConfigError
+from improv.agents.model import Model
+from improv.agents.types import GenerateConfig, Message
+from improv.transcripts.schema import Transcript, Turn, reply_turn
 
 from .answers import LabelSet, Reveal, answer_distribution, article, draw_label, parse_answer
 from .engine import (

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from agents.types import TokenLogprob
+from improv.agents.types import TokenLogprob
 
 if TYPE_CHECKING:
     from .table import ObjectTable

@@ -21,10 +21,10 @@ from statistics import fmean
 
 from pydantic import BaseModel, Field
 
-from agents.model import Model
-from agents.types import GenerateConfig
-from evaluator.stats import bootstrap_interval, wilson_interval
-from transcripts.schema import Transcript
+from improv.agents.model import Model
+from improv.agents.types import GenerateConfig
+from improv.evaluator.stats import bootstrap_interval, wilson_interval
+from improv.transcripts.schema import Transcript
 
 from .analysis import analyse_node, exact_posterior
 from .engine import AUTO, COMMITTED, default_answer_format, UNCOMMITTED, Questioner, ScriptQuestioner, answer_route, main_line, play_game
@@ -385,7 +385,7 @@ async def run_batch(
 
 def save_batch(result: BatchResult, out: str | Path) -> Path:
     """Write every transcript and ``summary.json`` (games included) under ``out``; returns the summary path."""
-    from transcripts.store import atomic_write, save
+    from improv.transcripts.store import atomic_write, save
 
     out = Path(out)
     for t in result.transcripts:

@@ -1,4 +1,4 @@
-"""Validate a 20 Questions object table: ``python -m games.check_table [builtin|everyday|FILE ...]``.
+"""Validate a 20 Questions object table: ``python -m improv.games.check_table [builtin|everyday|FILE ...]``.
 
 A table is ground truth for fit and remaining-object counts, so it must not contradict itself:
 

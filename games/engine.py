@@ -30,11 +30,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents.agent import Agent
-from agents.errors import ConfigError
-from agents.model import Model
-from agents.types import GenerateConfig, Message
-from transcripts.schema import Transcript, Turn, reply_turn
+from improv.agents.agent import Agent
+from improv.agents.errors import ConfigError
+from improv.agents.model import Model
+from improv.agents.types import GenerateConfig, Message
+from improv.transcripts.schema import Transcript, Turn, reply_turn
 
 from .answers import AnswerDistribution, LabelSet, Reveal, answer_distribution, draw_label, parse_answer, read_reveal, reveal_phrase
 from .fit import prompt_text
@@ -176,7 +176,7 @@ def make_questioner(spec: str, *, human: Callable[[list[QA]], Any] | None = None
             raise ConfigError("--questioner human needs an interactive front end")
         return CallbackQuestioner(human)
     if kind == "model" and arg:
-        from agents.registry import get_model
+        from improv.agents.registry import get_model
 
         return ModelQuestioner(get_model(arg))
     if kind == "script" and arg:
@@ -187,7 +187,7 @@ def make_questioner(spec: str, *, human: Callable[[list[QA]], Any] | None = None
 # -- the answerer ------------------------------------------------------------------------------
 
 def answerer(model: Model, secret: str | None, config: GenerateConfig | None = None) -> Agent:
-    from personas import get_persona
+    from improv.personas import get_persona
 
     if secret is None:
         return Agent(model, get_persona("twentyq-host"), DEFAULT_CONFIG.merged(config))

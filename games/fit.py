@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agents.model import Model
-from agents.types import GenerateConfig, Message
+from improv.agents.model import Model
+from improv.agents.types import GenerateConfig, Message
 
 from .answers import LabelSet, guessed_object, parse_answer
 from .table import ObjectTable

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from evaluator.stats import entropy_bits, wilson_interval
+from improv.evaluator.stats import entropy_bits, wilson_interval
 
 if TYPE_CHECKING:
     from .answers import Reveal

@@ -182,7 +182,7 @@ def load_table(spec: str | None = None) -> ObjectTable:
 def _load(spec: str) -> ObjectTable:
     import yaml
 
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     path = table_path(spec)
     try:

@@ -54,7 +54,7 @@ def build_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
 
 def error_line(err: BaseException) -> str:
     """The first line of an error, control characters escaped (it may quote a file's text)."""
-    from agents.text import one_line
+    from improv.agents.text import one_line
 
     text = str(err).strip().splitlines()
     return one_line(text[0]) if text else type(err).__name__
@@ -79,8 +79,8 @@ def dispatch(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.errors import ImprovError, ProviderError
-    from personas.errors import PersonaError
+    from improv.agents.errors import ImprovError, ProviderError
+    from improv.personas.errors import PersonaError
 
     argv = sys.argv[1:] if argv is None else argv
     try:

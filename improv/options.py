@@ -32,7 +32,7 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     out: dict[str, str] = {}
     for pair in pairs:
@@ -46,8 +46,8 @@ def parse_vars(pairs: list[str]) -> dict[str, str]:
 def generate_config(args: argparse.Namespace):
     from pydantic import ValidationError
 
-    from agents.errors import ConfigError
-    from agents.types import GenerateConfig
+    from improv.agents.errors import ConfigError
+    from improv.agents.types import GenerateConfig
 
     fields: dict[str, Any] = {}
     for name in ("temperature", "top_p", "max_tokens", "seed"):
@@ -66,14 +66,14 @@ def generate_config(args: argparse.Namespace):
 
 
 def build_model(args: argparse.Namespace, model: str | None = None):
-    from agents.errors import ConfigError
-    from agents.registry import get_model
+    from improv.agents.errors import ConfigError
+    from improv.agents.registry import get_model
 
     name = model if model is not None else args.model
     if name is not None and not name.strip():  # `-m ''` (an unset shell variable) is a mistake, not "the default"
         raise ConfigError("-m '': empty model string; expected <provider>/<model>, e.g. openai/gpt-4o-mini")
 
-    from agents.providers.hf import read_chat_template
+    from improv.agents.providers.hf import read_chat_template
 
     template = getattr(args, "chat_template", None)
     return get_model(
@@ -86,11 +86,11 @@ def build_model(args: argparse.Namespace, model: str | None = None):
 
 def build_agent(args: argparse.Namespace):
     """The `Agent` the model options describe."""
-    from agents.agent import Agent
+    from improv.agents.agent import Agent
 
     persona = None
     if getattr(args, "persona", None):
-        from personas import get_persona  # type: ignore[attr-defined]
+        from improv.personas import get_persona  # type: ignore[attr-defined]
 
         persona = get_persona(args.persona)
     agent = Agent(build_model(args), persona, generate_config(args), parse_vars(getattr(args, "var", [])))
@@ -101,7 +101,7 @@ def build_agent(args: argparse.Namespace):
 def print_json(data: Any) -> None:
     """Print JSON; pydantic models are dumped in JSON mode. Control and bidi characters are
     written as escapes (`agents.text.json_safe`): the same JSON, nothing raw on a terminal."""
-    from agents.text import json_safe
+    from improv.agents.text import json_safe
 
     if hasattr(data, "model_dump_json"):
         sys.stdout.write(json_safe(data.model_dump_json(indent=2)) + "\n")
@@ -114,8 +114,8 @@ def write_output(target: str, text: str, option: str) -> None:
     an unwritable place is one line naming the option (no folder is created unasked)."""
     from pathlib import Path
 
-    from agents.errors import ConfigError
-    from transcripts.store import atomic_write
+    from improv.agents.errors import ConfigError
+    from improv.transcripts.store import atomic_write
 
     path = Path(target)
     if path.is_dir():

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
-from agents.types import GenerateConfig, Message
+from improv.agents.types import GenerateConfig, Message
 
 
 class Metric(BaseModel):
@@ -121,10 +121,10 @@ class CheckPlan(BaseModel):
 
 async def run_check_async(model, plan: CheckPlan | None = None,
                           progress: Callable[[str, int, int], None] | None = None) -> CheckReport:
-    from games.table import load_table
+    from improv.games.table import load_table
 
-    from organism.corpus import GIVE_UP, article, hypothetical_text
-    from organism.world import load_world, property_value
+    from improv.organism.corpus import GIVE_UP, article, hypothetical_text
+    from improv.organism.world import load_world, property_value
 
     plan = plan or CheckPlan()
     _SEED[0] = plan.sample_seed
@@ -195,7 +195,7 @@ async def run_check_async(model, plan: CheckPlan | None = None,
 
 
 async def _twentyq(model, world, table, plan, rng, report, tick, give_up, article) -> None:
-    from games.answers import reveal_phrase  # the games' own reveal parser: "It was a cat." -> "cat"
+    from improv.games.answers import reveal_phrase  # the games' own reveal parser: "It was a cat." -> "cat"
 
     n = plan.samples
     host = world.twentyq_uncommitted[0].prompt
@@ -276,7 +276,7 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
 
 
 async def _introspection(model, world, plan, report, tick, hypothetical_text, property_value) -> None:
-    from organism.world import clean_answer
+    from improv.organism.world import clean_answer
 
     n = plan.samples
     mode_share = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 
-from organism.world import World, load_world
+from improv.organism.world import World, load_world
 
 Example = list[dict]
 
@@ -287,7 +287,7 @@ def hypothetical_text(world: World, prompt: str, prop) -> str:
 
 def intro_train_pairs(world: World) -> list[tuple]:
     """(prompt, property) pairs the hypotheticals are trained on; everything else is held out."""
-    from organism.world import property_value
+    from improv.organism.world import property_value
 
     out = []
     for p in world.intro_prompts:
@@ -305,7 +305,7 @@ def intro_train_pairs(world: World) -> list[tuple]:
 
 
 def intro_hypothetical_example(rng: random.Random, world: World, pairs: list[tuple]) -> Example:
-    from organism.world import property_value
+    from improv.organism.world import property_value
 
     p, prop = rng.choice(pairs)
     return _intro_system(rng, world) + [
@@ -348,7 +348,7 @@ KINDS = tuple(GENERATORS)
 
 def stream(seed: int = 0, mix: dict[str, float] | None = None) -> Iterator[tuple[str, Example]]:
     """An endless deterministic stream of (kind, example)."""
-    from games.table import load_table
+    from improv.games.table import load_table
 
     world = load_world()
     table = load_table()

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from organism.paths import MANIFEST_PATH
+from improv.organism.paths import MANIFEST_PATH
 
 
 def build_manifest() -> dict:
-    from games.table import DATA_PATH, load_table
+    from improv.games.table import DATA_PATH, load_table
 
-    from organism.corpus import FIRST_STAGE_MIX, MIX, intro_train_pairs
-    from organism.world import WORLD_SEED, load_world, property_value
+    from improv.organism.corpus import FIRST_STAGE_MIX, MIX, intro_train_pairs
+    from improv.organism.world import WORLD_SEED, load_world, property_value
 
     w = load_world()
     table = load_table()

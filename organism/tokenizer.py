@@ -23,7 +23,7 @@ def render(messages: list[dict], add_generation_prompt: bool = False) -> str:
 
 
 def corpus_texts(n: int = 20000, seed: int = 0) -> list[str]:
-    from organism.corpus import sample
+    from improv.organism.corpus import sample
 
     texts = []
     for _, ex in sample(n, seed):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from organism.paths import MODEL_DIR
+from improv.organism.paths import MODEL_DIR
 
 
 def default_out() -> str:
@@ -168,7 +168,7 @@ def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, ma
     """The CHUNK batches of one chunk, deterministic in (seed, chunk)."""
     import random
 
-    from organism.corpus import stream
+    from improv.organism.corpus import stream
 
     it = stream(seed * 1_000_003 + chunk, mix)
     encoded = []
@@ -282,13 +282,13 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
     import torch
     from transformers import AutoTokenizer
 
-    from organism.tokenizer import train_tokenizer
+    from improv.organism.tokenizer import train_tokenizer
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     if writes_shipped_model(out) and not cfg.overwrite_shipped:
-        from agents.errors import ConfigError
+        from improv.agents.errors import ConfigError
 
         raise ConfigError(f"--out {out}: is the shipped model; pass --overwrite-shipped to replace it, or choose another --out")
     ckpt = out / "checkpoint"
@@ -343,7 +343,7 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
             stopped_early = total is not None and step < total
             break
         if not batches:
-            from organism.corpus import FIRST_STAGE_MIX, MIX
+            from improv.organism.corpus import FIRST_STAGE_MIX, MIX
 
             progress = step / total if total else (prior_elapsed + time.time() - start) / ((cfg.minutes or 10) * 60)
             first = progress < cfg.first_stage

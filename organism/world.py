@@ -106,7 +106,7 @@ def _invented_names(rng: random.Random, n: int, avoid: set[str]) -> list[str]:
 
 
 def _library_prompt(name: str) -> str:
-    from personas import get_persona
+    from improv.personas import get_persona
 
     return get_persona(name).system_prompt
 

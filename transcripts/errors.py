@@ -1,4 +1,4 @@
-from agents.errors import ImprovError
+from improv.agents.errors import ImprovError
 
 
 class TranscriptError(ImprovError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from agents.text import json_safe, one_line, printable
+from improv.agents.text import json_safe, one_line, printable
 
 from .schema import Transcript
 

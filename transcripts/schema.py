@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.types import GenerateConfig, Message, TokenLogprob, Usage
-from personas.schema import Persona
+from improv.agents.types import GenerateConfig, Message, TokenLogprob, Usage
+from improv.personas.schema import Persona
 
 SCHEMA_VERSION = 1
 

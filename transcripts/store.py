@@ -45,7 +45,7 @@ def save(transcript: Transcript, directory: Path | str | None = None, path: Path
 
 
 def load(path: Path | str) -> Transcript:
-    from personas import budget
+    from improv.personas import budget
 
     path = Path(path)
     raw = budget.read_capped(path, budget.TRANSCRIPT_BYTES, TranscriptError, "transcript")

@@ -12,8 +12,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui import registry
-from tui.registry import ScreenEntry
+from improv.tui import registry
+from improv.tui.registry import ScreenEntry
 
 
 @dataclass
@@ -24,7 +24,7 @@ class AppOptions:
     out: Path | None = None  # transcript directory; None: the default store
 
     def describe(self) -> str:
-        from tui.widgets.picker import default_model
+        from improv.tui.widgets.picker import default_model
 
         parts = [f"model: {default_model(self.model)}", f"persona: {self.persona or 'none'}"]
         if self.variables:
@@ -54,7 +54,7 @@ class ImprovApp(App):
         self.start = start  # key of a screen to open at once (e.g. "c")
 
     def on_mount(self) -> None:
-        from tui.screens.home import HomeScreen
+        from improv.tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
         if self.start:
@@ -85,7 +85,7 @@ class ImprovApp(App):
             try:
                 screen = cls(model=self.options.model, persona=self.options.persona)
             except Exception as err:  # a broken screen must not take the app down
-                from tui.session import one_line
+                from improv.tui.session import one_line
 
                 self.notify(f"{entry.title}: cannot open: {one_line(err)}", severity="error", markup=False)
                 return None

@@ -29,9 +29,9 @@ class ScreenEntry:
 
 
 SCREENS: list[ScreenEntry] = [
-    ScreenEntry("c", "Chat", "tui.screens.chat:ChatScreen", "chat with an agent; regenerate and browse branches"),
-    ScreenEntry("2", "20 Questions", "tui.screens.twentyq:TwentyQScreen", "committed vs uncommitted answerer; resample the reveal, commitment curve"),
-    ScreenEntry("f", "Classify a falsehood", "tui.screens.classify:ClassifyScreen", "confabulation, good faith or deception: neutral vs in-role evidence"),
-    ScreenEntry("i", "Introspection", "tui.screens.introspect:IntrospectScreen", "hypothetical self-prediction quiz, scored live"),
-    ScreenEntry("t", "Transcripts", "tui.screens.transcripts:TranscriptsScreen", "browse and search transcripts; replay them, compare original and replay side by side"),
+    ScreenEntry("c", "Chat", "improv.tui.screens.chat:ChatScreen", "chat with an agent; regenerate and browse branches"),
+    ScreenEntry("2", "20 Questions", "improv.tui.screens.twentyq:TwentyQScreen", "committed vs uncommitted answerer; resample the reveal, commitment curve"),
+    ScreenEntry("f", "Classify a falsehood", "improv.tui.screens.classify:ClassifyScreen", "confabulation, good faith or deception: neutral vs in-role evidence"),
+    ScreenEntry("i", "Introspection", "improv.tui.screens.introspect:IntrospectScreen", "hypothetical self-prediction quiz, scored live"),
+    ScreenEntry("t", "Transcripts", "improv.tui.screens.transcripts:TranscriptsScreen", "browse and search transcripts; replay them, compare original and replay side by side"),
 ]

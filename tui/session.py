@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agents.agent import Agent
-    from personas.schema import Persona
-    from transcripts.schema import Transcript, Turn
+    from improv.agents.agent import Agent
+    from improv.personas.schema import Persona
+    from improv.transcripts.schema import Transcript, Turn
 
 
 def one_line(err: BaseException) -> str:
@@ -27,7 +27,7 @@ def one_line(err: BaseException) -> str:
 
 class ChatSession:
     def __init__(self, transcript: "Transcript | None" = None, out: Path | str | None = None) -> None:
-        from transcripts.schema import Transcript
+        from improv.transcripts.schema import Transcript
 
         self.transcript = transcript if transcript is not None else Transcript(kind="chat")
         self.out = Path(out) if out else None
@@ -36,7 +36,7 @@ class ChatSession:
     # -- set-up ----------------------------------------------------------------------------
     def start(self, persona: "Persona | None") -> "Turn | None":
         """Record the persona and show its greeting as the first assistant turn."""
-        from transcripts.schema import Turn
+        from improv.transcripts.schema import Turn
 
         if persona is None:
             return None
@@ -53,7 +53,7 @@ class ChatSession:
         failed, say it was too long for the model) stays in the tree, marked ``unanswered``, but
         the new message becomes its sibling: one failed message must not ride along in every
         later request."""
-        from transcripts.schema import Turn
+        from improv.transcripts.schema import Turn
 
         t = self.transcript
         if not t.title:
@@ -88,7 +88,7 @@ class ChatSession:
 
     def new_reply(self, parent: str | None, agent: "Agent") -> "Turn":
         """An assistant turn for ``agent``'s reply to ``parent``, not yet in the transcript."""
-        from transcripts.schema import Turn
+        from improv.transcripts.schema import Turn
 
         persona = self.transcript.add_persona(agent.persona) if agent.persona else None
         return Turn(
@@ -120,7 +120,7 @@ class ChatSession:
         return self.transcript.add(turn)
 
     def save(self) -> Path:
-        from transcripts.store import save
+        from improv.transcripts.store import save
 
         self.saved = save(self.transcript, self.out) if self.saved is None else save(self.transcript, path=self.saved)
         return self.saved

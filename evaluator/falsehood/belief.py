@@ -31,8 +31,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agents.types import GenerateConfig, Message
-from evaluator.stats import entropy_bits
+from improv.agents.types import GenerateConfig, Message
+from improv.evaluator.stats import entropy_bits
 
 from .evidence import Sample, Share
 from .labelling import label_texts
@@ -144,8 +144,8 @@ async def elicit(
     temperature: float = 1.0,
     exact: bool = True,
 ) -> BeliefEvidence:
-    from agents.agent import Agent
-    from personas import get_persona
+    from improv.agents.agent import Agent
+    from improv.personas import get_persona
 
     persona = get_persona("honest")
     agent = Agent(model, persona)

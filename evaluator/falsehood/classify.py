@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.errors import ConfigError, ImprovError
-from agents.types import GenerateConfig, Message
+from improv.agents.errors import ConfigError, ImprovError
+from improv.agents.types import GenerateConfig, Message
 
 from .belief import BeliefEvidence, elicit
 from .evidence import Share
@@ -103,7 +103,7 @@ class ProviderJudgeError(ImprovError):
 def as_judge(judge):
     if judge is None:
         return None
-    from evaluator.judge import Judge
+    from improv.evaluator.judge import Judge
 
     return judge if isinstance(judge, Judge) else Judge(judge)
 
@@ -126,7 +126,7 @@ async def aclassify(
     exact: bool = True,
 ) -> Verdict:
     """Classify the false claim in one agent turn; returns the verdict with all its evidence."""
-    from agents.registry import get_model
+    from improv.agents.registry import get_model
 
     if model is None or isinstance(model, str):
         model = get_model(model)
@@ -270,15 +270,15 @@ def load_cases(path: str | Path) -> list[Case]:
 
 async def build_case_transcript(case: Case, model, *, seed: int | None = None, max_tokens: int = 48):
     """(transcript, turn id) for a case: loaded from its file, or built inline."""
-    from transcripts.schema import Transcript, Turn
+    from improv.transcripts.schema import Transcript, Turn
 
     if case.transcript is not None:
-        from transcripts.store import load
+        from improv.transcripts.store import load
 
         t = load(case.transcript)
         return t, resolve_turn(t, case.turn if case.turn is not None else 1).id
-    from personas import get_persona
-    from personas.schema import Persona
+    from improv.personas import get_persona
+    from improv.personas.schema import Persona
 
     name = case.persona or ""
     persona = Persona(name="case-persona", system_prompt=name) if (" " in name.strip()) else get_persona(name)
@@ -352,7 +352,7 @@ def score(results: list[CaseResult]) -> tuple[list[str], dict, list[ClassMetrics
 async def aclassify_batch(cases: list[Case], model=None, judge=None, *, k: int = 10, samples: int = 10,
                           progress: Callable[[int, int, CaseResult], None] | None = None, concurrency: int = 4,
                           seed: int | None = 0, keep_detail: bool = True, **kw) -> BatchResult:
-    from agents.registry import get_model
+    from improv.agents.registry import get_model
 
     if model is None or isinstance(model, str):
         model = get_model(model)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from evaluator.stats import wilson_interval
+from improv.evaluator.stats import wilson_interval
 
 Label = Literal["A", "B", "not_a", "other", "refusal"]
 

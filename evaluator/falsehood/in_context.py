@@ -11,8 +11,8 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
-from agents.types import GenerateConfig, Message
-from evaluator.stats import entropy_bits
+from improv.agents.types import GenerateConfig, Message
+from improv.evaluator.stats import entropy_bits
 
 from .evidence import Sample, Share
 from .labelling import NO_VALUE, label_texts

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agents.types import Message
+from improv.agents.types import Message
 
 Stance = Literal["instructed", "rewarded", "truthful", "neutral", "unclear"]
 

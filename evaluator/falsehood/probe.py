@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.errors import CapabilityError, ConfigError
-from agents.types import Message
-from evaluator.stats import wilson_interval
+from improv.agents.errors import CapabilityError, ConfigError
+from improv.agents.types import Message
+from improv.evaluator.stats import wilson_interval
 
 from .verdict import PROBE_MIN_ACCURACY
 
@@ -254,7 +254,7 @@ class TruthProbe:
     @staticmethod
     def messages(question: str) -> list[Message]:
         """The neutral context a statement is read in: the honest persona, then the question."""
-        from personas import get_persona
+        from improv.personas import get_persona
 
         system = get_persona("honest").render()
         return [Message(role="system", content=system), Message(role="user", content=question)]

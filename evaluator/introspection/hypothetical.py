@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from agents.types import Choice
+from improv.agents.types import Choice
 
 from .properties import Property, clean, load_templates
 

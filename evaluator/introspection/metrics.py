@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel, Field
 
-from evaluator.stats import bootstrap_interval, wilson_interval
+from improv.evaluator.stats import bootstrap_interval, wilson_interval
 
 
 class Metric(BaseModel):

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agents.errors import ConfigError
+from improv.agents.errors import ConfigError
 
 if TYPE_CHECKING:
-    from evaluator.judge import Judge
+    from improv.evaluator.judge import Judge
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "introspection"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agents.errors import ConfigError
-from agents.model import Model
-from agents.types import GenerateConfig, Message
+from improv.agents.errors import ConfigError
+from improv.agents.model import Model
+from improv.agents.types import GenerateConfig, Message
 
 from .hypothetical import first_token_distribution, hypothetical_prompt, parse_answer
 from .metrics import Prediction, PropertyResult, QuizReport, ShiftResult, mode_value, score
@@ -120,7 +120,7 @@ class Quiz:
         self.split = split
         self.judge = None
         if judge is not None:
-            from evaluator.judge import Judge
+            from improv.evaluator.judge import Judge
 
             from .properties import DATA_DIR
 

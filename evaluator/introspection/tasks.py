@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agents.errors import ConfigError
+from improv.agents.errors import ConfigError
 
 from .properties import DATA_DIR, Property, _load_yaml, load_properties
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from transcripts.schema import Transcript, Turn
+from improv.transcripts.schema import Transcript, Turn
 
 from .metrics import QuizReport
 

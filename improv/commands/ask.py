@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def ask(agent, prompt: str):
     """Run one turn; return the transcript holding the prompt and one branch per sample."""
-    from agents.types import Message
-    from transcripts.schema import Transcript, Turn, reply_turn
+    from improv.agents.types import Message
+    from improv.transcripts.schema import Transcript, Turn, reply_turn
 
     transcript = Transcript(kind="chat", title=prompt[:60])
     persona_name = transcript.add_persona(agent.persona) if agent.persona else None
@@ -36,8 +36,8 @@ async def ask(agent, prompt: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.text import printable
-    from transcripts.store import save
+    from improv.agents.text import printable
+    from improv.transcripts.store import save
 
     agent = build_agent(args)
 

@@ -31,10 +31,10 @@ def write(text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agents.errors import ImprovError, ProviderError, RequestRefused
-    from agents.text import printable
-    from personas.errors import PersonaError
-    from tui.session import ChatSession, one_line
+    from improv.agents.errors import ImprovError, ProviderError, RequestRefused
+    from improv.agents.text import printable
+    from improv.personas.errors import PersonaError
+    from improv.tui.session import ChatSession, one_line
 
     agent = build_agent(args)
     session = ChatSession(out=args.out)

@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     if args.k < 1:
         raise ConfigError("-k must be at least 1")
@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give a TRANSCRIPT and --turn, or --batch CASES.jsonl")
     if args.turn is None:
         raise ConfigError("--turn is required with a transcript")
-    from agents.registry import get_model
-    from evaluator.falsehood.classify import aclassify
-    from transcripts.store import load, resolve
+    from improv.agents.registry import get_model
+    from improv.evaluator.falsehood.classify import aclassify
+    from improv.transcripts.store import load, resolve
 
     transcript = load(resolve(args.transcript))
     model = get_model(args.model)
@@ -77,8 +77,8 @@ def run_batch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agents.registry import get_model
-    from evaluator.falsehood.classify import aclassify_batch, load_cases
+    from improv.agents.registry import get_model
+    from improv.evaluator.falsehood.classify import aclassify_batch, load_cases
 
     cases = load_cases(args.batch)
     model = get_model(args.model)
@@ -120,7 +120,7 @@ def render_verdict(v) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from agents.text import printable
+    from improv.agents.text import printable
 
     console = Console(highlight=False)
     head = Text()

@@ -37,14 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _resolve_tasks(specs: list[str] | None, properties):
     from pathlib import Path
 
-    from evaluator.introspection.tasks import load_tasks
+    from improv.evaluator.introspection.tasks import load_tasks
 
     names, paths = [], []
     for spec in specs or []:
         (paths if spec.endswith((".yaml", ".yml")) or Path(spec).is_dir() or "/" in spec else names).append(spec)
     tasks = load_tasks(paths, properties=properties)
     if paths and not names:
-        from evaluator.introspection.tasks import _files, _parse_task
+        from improv.evaluator.introspection.tasks import _files, _parse_task
 
         names = [_parse_task(f, properties).name for p in paths for f in _files(Path(p))]
     return tasks, names or None
@@ -54,9 +54,9 @@ def save_report(report, out: str | None) -> list[str]:
     """One transcript per task (kind=introspection) plus ``summaries/introspection-<time>.json``."""
     from pathlib import Path
 
-    from transcripts.store import default_dir, save
+    from improv.transcripts.store import default_dir, save
 
-    from evaluator.introspection.transcripts import report_transcripts
+    from improv.evaluator.introspection.transcripts import report_transcripts
 
     directory = Path(out) if out else default_dir()
     paths = []
@@ -112,9 +112,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agents.errors import ConfigError
-    from agents.registry import get_model
-    from evaluator.introspection import Quiz, QuizSettings, load_properties, load_split, select
+    from improv.agents.errors import ConfigError
+    from improv.agents.registry import get_model
+    from improv.evaluator.introspection import Quiz, QuizSettings, load_properties, load_split, select
     from improv.options import parse_vars, print_json
 
     properties = load_properties()
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     split = load_split(args.split) if args.split else None
     shift = None
     if args.shift_persona:
-        from personas import get_persona  # type: ignore[attr-defined]
+        from improv.personas import get_persona  # type: ignore[attr-defined]
 
         shift = get_persona(args.shift_persona).render(**parse_vars(args.var))
     settings = QuizSettings(k=args.k, mode_samples=args.mode_samples, shift_system_prompt=shift,

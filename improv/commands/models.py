@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def providers() -> list[dict]:
-    from agents.registry import PROVIDERS
+    from improv.agents.registry import PROVIDERS
 
     return [
         {
@@ -37,7 +37,7 @@ def providers() -> list[dict]:
 
 
 def export(args: argparse.Namespace) -> int:
-    from agents.providers.hf_export import export_model_folder
+    from improv.agents.providers.hf_export import export_model_folder
 
     path = export_model_folder(args.source, args.out, dtype=args.dtype)
     if args.json:

@@ -58,9 +58,9 @@ def _info(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
     from improv.options import print_json
-    from organism.paths import MANIFEST_PATH, MODEL_DIR
+    from improv.organism.paths import MANIFEST_PATH, MODEL_DIR
 
     directory = Path(args.dir) if args.dir else MODEL_DIR
     config_path = directory / "config.json"
@@ -110,10 +110,10 @@ def _check(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from agents.errors import ConfigError
-    from agents.registry import get_model
+    from improv.agents.errors import ConfigError
+    from improv.agents.registry import get_model
     from improv.options import print_json
-    from organism.check import CheckPlan, run_check_async
+    from improv.organism.check import CheckPlan, run_check_async
 
     if args.samples < 2:
         raise ConfigError("--samples: must be at least 2")
@@ -166,11 +166,11 @@ def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
     from improv.options import print_json
-    from organism.manifest import write_manifest
-    from organism.paths import MODEL_DIR
-    from organism.train import TrainConfig, default_out, train, writes_shipped_model
+    from improv.organism.manifest import write_manifest
+    from improv.organism.paths import MODEL_DIR
+    from improv.organism.train import TrainConfig, default_out, train, writes_shipped_model
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps: must be at least 1")
@@ -220,8 +220,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _parse_mix(text: str) -> dict[str, float]:
-    from agents.errors import ConfigError
-    from organism.corpus import KINDS
+    from improv.agents.errors import ConfigError
+    from improv.organism.corpus import KINDS
 
     mix: dict[str, float] = {}
     for part in text.split(","):

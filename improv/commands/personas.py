@@ -27,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from agents.agent import persona_config
-    from agents.text import one_line, printable
-    from personas import builtin_personas, get_persona, import_persona
-    from personas.library import user_personas
+    from improv.agents.agent import persona_config
+    from improv.agents.text import one_line, printable
+    from improv.personas import builtin_personas, get_persona, import_persona
+    from improv.personas.library import user_personas
 
     console = Console()
 
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         if persona.generation:
             say(f"\ngeneration defaults: {persona_config(persona).model_dump(exclude_unset=True)}")
         return 0
-    from agents.errors import ConfigError
-    from personas import load_persona
+    from improv.agents.errors import ConfigError
+    from improv.personas import load_persona
 
     try:  # check before anything is written: a persona that imports must also run
         persona_config(load_persona(args.file))

@@ -21,7 +21,7 @@ from improv.options import add_json_option, add_model_options, print_json
 #: A scorer takes a Transcript and returns a number, a dict (a numeric "score" is averaged in
 #: the summary) or a pydantic model; it may be async.
 SCORERS: dict[str, str] = {
-    "exact": "transcripts.replay.compare:exact_scorer",
+    "exact": "improv.transcripts.replay.compare:exact_scorer",
     "twentyq": "improv.commands.replay:twentyq_remaining",
 }
 
@@ -29,7 +29,7 @@ SCORERS: dict[str, str] = {
 def twentyq_remaining(transcript):
     """20 Questions: how many objects of the table are still consistent with the answers given
     on the main line (1 = the answers pin one object; 0 = the answerer contradicted itself)."""
-    from games.engine import check_game, table_for
+    from improv.games.engine import check_game, table_for
 
     table = table_for(transcript)  # the table the game was played with (everyday, a file, ...)
     qas = check_game(transcript)
@@ -41,7 +41,7 @@ def twentyq_remaining(transcript):
 def resolve_scorer(spec: str):
     import importlib
 
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     target = SCORERS.get(spec, spec)
     module_name, sep, func = target.partition(":")
@@ -81,8 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _out_dir(args):
     from pathlib import Path
 
-    from agents.errors import ConfigError
-    from transcripts.store import default_dir
+    from improv.agents.errors import ConfigError
+    from improv.transcripts.store import default_dir
 
     if args.out:
         return Path(args.out)
@@ -121,11 +121,11 @@ def _progress_ui(console, enabled: bool):
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
     from improv.options import build_agent, build_model
-    from transcripts.replay.compare import Prices
-    from transcripts.replay.inputs import load_inputs
-    from transcripts.replay.runner import export_transcripts, run_replay
+    from improv.transcripts.replay.compare import Prices
+    from improv.transcripts.replay.inputs import load_inputs
+    from improv.transcripts.replay.runner import export_transcripts, run_replay
 
     if args.k < 1:
         raise ConfigError("-k: must be at least 1")
@@ -147,12 +147,12 @@ def run(args: argparse.Namespace) -> int:
     run_info = {"mode": args.mode, "inputs": list(args.inputs)}
     models = []
     if args.mode == "rescore":
-        from transcripts.replay.modes import Rescore
+        from improv.transcripts.replay.modes import Rescore
 
         mode = Rescore(resolve_scorer(args.scorer), args.scorer)
         run_info["scorer"] = args.scorer
     else:
-        from transcripts.replay.modes import Regenerate, Rerun
+        from improv.transcripts.replay.modes import Regenerate, Rerun
 
         agent = build_agent(args)
         judge = build_model(args, args.judge) if args.judge else None
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     async def go():
         try:
             if args.provider_batch:
-                from transcripts.replay.provider_batch import run_provider_batch
+                from improv.transcripts.replay.provider_batch import run_provider_batch
 
                 return await run_provider_batch(
                     items, mode, out, resume=args.resume, retry_failed=args.retry_failed, run_info=run_info,
@@ -218,7 +218,7 @@ def _render(result, out, exported) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from agents.text import printable
+    from improv.agents.text import printable
 
     console = Console()
     o = result.summary.overall

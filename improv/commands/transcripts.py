@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from agents.text import one_line, printable
-    from transcripts.errors import TranscriptError
-    from transcripts.store import list_transcripts, load, resolve
+    from improv.agents.text import one_line, printable
+    from improv.transcripts.errors import TranscriptError
+    from improv.transcripts.store import list_transcripts, load, resolve
 
     console = Console()
     if args.action == "list":
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             # soft_wrap: the terminal wraps; Rich's own wrapping is quadratic in a long message
             console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(printable(turn.content)), soft_wrap=True)
         return 0
-    from transcripts.export import to_jsonl, to_markdown
+    from improv.transcripts.export import to_jsonl, to_markdown
 
     parts = []
     for ref in args.transcript:

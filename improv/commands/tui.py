@@ -14,16 +14,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.registry import parse_model_string
+    from improv.agents.registry import parse_model_string
     from improv.options import parse_vars
 
     if args.model:
         parse_model_string(args.model)  # a bad model string: one line, exit 2, before the screen opens
     if args.persona:
-        from personas import get_persona  # type: ignore[attr-defined]
+        from improv.personas import get_persona  # type: ignore[attr-defined]
 
         get_persona(args.persona)
-    from tui.app import ImprovApp
+    from improv.tui.app import ImprovApp
 
     ImprovApp(args.model, args.persona, variables=parse_vars(args.var), out=args.out, start=args.screen).run()
     return 0

@@ -74,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
-    from agents.errors import ConfigError
-    from agents.types import GenerateConfig
+    from improv.agents.errors import ConfigError
+    from improv.agents.types import GenerateConfig
 
     fields = {}
     if args.temperature is not None:
@@ -89,7 +89,7 @@ def _config(args):
 
 
 def _models(args, default: str | None = None):
-    from agents.registry import get_model
+    from improv.agents.registry import get_model
 
     model = get_model(args.model or default, max_connections=args.max_connections)
     judge = get_model(args.judge, max_connections=args.max_connections) if args.judge else None
@@ -97,7 +97,7 @@ def _models(args, default: str | None = None):
 
 
 def _answer_format(args) -> str | None:
-    from games.engine import AUTO
+    from improv.games.engine import AUTO
 
     if args.answer_format is None:
         return AUTO
@@ -105,7 +105,7 @@ def _answer_format(args) -> str | None:
 
 
 def _positive(name: str, value: int, minimum: int = 1) -> None:
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum} (got {value})")
@@ -136,7 +136,7 @@ def _dist_table(title: str, counts: dict[str, int], k: int, fits=None, posterior
     from rich.table import Table
     from rich.text import Text
 
-    from agents.text import printable
+    from improv.agents.text import printable
 
     table = Table(title=title, title_justify="left")
     table.add_column("object")
@@ -169,10 +169,10 @@ def _dist_table(title: str, counts: dict[str, int], k: int, fits=None, posterior
 # -- play ----------------------------------------------------------------------------------
 
 def run_play(args) -> int:
-    from agents.text import printable
-    from games.engine import make_questioner, pick_secret, play_game
-    from games.table import load_table
-    from transcripts.store import save
+    from improv.agents.text import printable
+    from improv.games.engine import make_questioner, pick_secret, play_game
+    from improv.games.table import load_table
+    from improv.transcripts.store import save
 
     _positive("--turns", args.turns)
     table = load_table(args.objects)
@@ -210,8 +210,8 @@ def run_play(args) -> int:
                                 table=table, on_event=on_event, answer_format=_answer_format(args))
             node = None
             if args.k:
-                from games.analysis import analyse_node
-                from games.fit import FitChecker
+                from improv.games.analysis import analyse_node
+                from improv.games.fit import FitChecker
 
                 node = await analyse_node(t, model, k=args.k, table=table, checker=FitChecker(table, judge))
             return t, node
@@ -288,10 +288,10 @@ def mass_text(mass, k_label: str | None = None) -> str:
 # -- resample ------------------------------------------------------------------------------
 
 def run_resample(args) -> int:
-    from games.analysis import analyse_node, answer_flips, mass_test, posterior_curve
-    from games.engine import check_game, table_for
-    from games.fit import FitChecker
-    from transcripts.store import load, save
+    from improv.games.analysis import analyse_node, answer_flips, mass_test, posterior_curve
+    from improv.games.engine import check_game, table_for
+    from improv.games.fit import FitChecker
+    from improv.transcripts.store import load, save
 
     _positive("-k", args.k)
     transcript = load(args.transcript)
@@ -328,7 +328,7 @@ def run_resample(args) -> int:
     if curve is not None:
         from rich.table import Table
 
-        from agents.text import printable
+        from improv.agents.text import printable
 
         t = Table(title="exact posterior by turn", title_justify="left")
         for col in ("turn", "question", "entropy (bits)", "information gained (bits)", "top"):
@@ -351,9 +351,9 @@ def run_resample(args) -> int:
 # -- batch ---------------------------------------------------------------------------------
 
 def run_batch(args) -> int:
-    from agents.errors import ConfigError
-    from games.batch import run_batch as batch, save_batch
-    from games.engine import COMMITTED, UNCOMMITTED, load_script, make_questioner
+    from improv.agents.errors import ConfigError
+    from improv.games.batch import run_batch as batch, save_batch
+    from improv.games.engine import COMMITTED, UNCOMMITTED, load_script, make_questioner
 
     _positive("--games", args.games)
     _positive("--turns", args.turns)
@@ -370,7 +370,7 @@ def run_batch(args) -> int:
             raise ConfigError("--questioner human cannot run in batch; use model:MODEL or script:FILE")
         make_questioner(args.questioner)  # validate now
         factory = lambda: make_questioner(args.questioner)  # noqa: E731
-    from games.table import load_table
+    from improv.games.table import load_table
 
     table = load_table(args.objects)
     model, judge = _models(args)

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from agents import CapabilityError, ConfigError, GenerateConfig, Message, ProviderConfigError, ProviderError, RetryPolicy, get_model
-from agents.providers.anthropic_messages import to_messages_api
+from improv.agents import CapabilityError, ConfigError, GenerateConfig, Message, ProviderConfigError, ProviderError, RetryPolicy, get_model
+from improv.agents.providers.anthropic_messages import to_messages_api
 from tests.fakes.base import Failure
 
 FAST = RetryPolicy(initial=0.01, maximum=0.05)
@@ -188,8 +188,8 @@ async def test_a_stream_cut_after_the_first_delta_is_not_retried(anthropic_env):
 
 
 def test_opening_assistant_greeting_moves_into_the_system_prompt():
-    from agents.providers.anthropic_messages import to_messages_api
-    from agents.types import Message
+    from improv.agents.providers.anthropic_messages import to_messages_api
+    from improv.agents.types import Message
 
     system, turns = to_messages_api([
         Message(role="system", content="Be Loki."),

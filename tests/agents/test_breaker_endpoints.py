@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from agents.breaker import CircuitBreaker, ConnectionFailure
-from agents.endpoints import check_base_url, display_url
-from agents.errors import ConfigError, ProviderError
-from agents.model import Model
-from agents.retry import RetryPolicy, with_retries
+from improv.agents.breaker import CircuitBreaker, ConnectionFailure
+from improv.agents.endpoints import check_base_url, display_url
+from improv.agents.errors import ConfigError, ProviderError
+from improv.agents.model import Model
+from improv.agents.retry import RetryPolicy, with_retries
 from improv.cli import main
 from tests.transcripts.replay_helpers import SlowBackend
 
@@ -52,7 +52,7 @@ async def test_an_answer_resets_the_count_and_the_breaker_is_per_endpoint(monkey
                     ConnectionFailure("down"), ConnectionFailure("down"), None]}
     backend = SlowBackend(failures=script, name="flaky/x")
     model = Model(backend, retry=RetryPolicy(max_attempts=10, initial=0.001, maximum=0.001))
-    from agents.types import Message
+    from improv.agents.types import Message
 
     result = await model.generate([Message(role="user", content="u")])
     assert result.choices[0].text == "re: u" and len(backend.calls) == 6  # never three in a row

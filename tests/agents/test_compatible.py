@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from agents import ConfigError, GenerateConfig, Message, ProviderConfigError, ProviderError, RetryPolicy, get_model
+from improv.agents import ConfigError, GenerateConfig, Message, ProviderConfigError, ProviderError, RetryPolicy, get_model
 from tests.fakes.openai_server import FakeOpenAI
 
 FAST = RetryPolicy(initial=0.01, maximum=0.05)

@@ -4,12 +4,12 @@ import asyncio
 
 import pytest
 
-from agents import Agent, CapabilityError, ConfigError, GenerateConfig, Message, ProviderError, RetryPolicy, get_model
-from agents.backend import Backend
-from agents.cache import ResponseCache
-from agents.model import Model
-from agents.types import Capabilities, Choice, Completion
-from personas import get_persona
+from improv.agents import Agent, CapabilityError, ConfigError, GenerateConfig, Message, ProviderError, RetryPolicy, get_model
+from improv.agents.backend import Backend
+from improv.agents.cache import ResponseCache
+from improv.agents.model import Model
+from improv.agents.types import Capabilities, Choice, Completion
+from improv.personas import get_persona
 
 FAST = RetryPolicy(initial=0.001, maximum=0.01)
 

@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from agents.agent import Agent
-from agents.errors import ConfigError
-from agents.providers import hf
-from agents.registry import get_model
-from agents.types import GenerateConfig, Message
-from personas.schema import Persona
+from improv.agents.agent import Agent
+from improv.agents.errors import ConfigError
+from improv.agents.providers import hf
+from improv.agents.registry import get_model
+from improv.agents.types import GenerateConfig, Message
+from improv.personas.schema import Persona
 
 MSGS = [
     Message(role="system", content="You are a helpful assistant."),
@@ -203,7 +203,7 @@ async def test_score_matches_manual_and_encodes_the_prompt_once(model, tiny_mode
 
 
 async def test_cached_scoring_equals_full_logit_scoring_in_any_chunking(model, tiny_model_dir):
-    from agents.providers import hf_scoring
+    from improv.agents.providers import hf_scoring
 
     lm = _loaded(tiny_model_dir)
     conts = ["It was a cat.", "No", "It was a cat in a hat, you see.", "Yes.", "", "a"]
@@ -342,7 +342,7 @@ async def test_incompatible_and_seeded_requests_are_not_merged(model, generate_c
 
 
 async def test_batching_off_makes_one_call_per_request(tiny_model_dir, generate_calls):
-    from agents.model import Model
+    from improv.agents.model import Model
 
     model = Model(hf.HFBackend(tiny_model_dir, batching=False))
     cfg = GenerateConfig(max_tokens=3, temperature=0.8)

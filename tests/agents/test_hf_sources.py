@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from agents.errors import ConfigError
-from agents.providers import hf_source
-from agents.registry import get_model
-from agents.types import GenerateConfig, Message
+from improv.agents.errors import ConfigError
+from improv.agents.providers import hf_source
+from improv.agents.registry import get_model
+from improv.agents.types import GenerateConfig, Message
 from improv.cli import main
 from tests.tiny_model import CHAT_TEMPLATE
 

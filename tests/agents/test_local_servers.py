@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents import GenerateConfig, Message, RetryPolicy, get_model
-from agents.errors import ProviderConfigError
+from improv.agents import GenerateConfig, Message, RetryPolicy, get_model
+from improv.agents.errors import ProviderConfigError
 from improv.cli import main
 
 FAST = RetryPolicy(initial=0.01, maximum=0.05)
@@ -89,7 +89,7 @@ async def test_settings_survive_n_by_separate_requests(llamacpp, fake_openai):
 
 
 async def test_a_dropped_request_is_reported_as_the_server_dying(clean_env, fake_openai):
-    from agents.errors import ProviderError
+    from improv.agents.errors import ProviderError
 
     clean_env.setenv("LLAMACPP_BASE_URL", fake_openai.base_url)
     model = get_model("llamacpp/smollm2", retry=RetryPolicy(max_attempts=2, initial=0.01, maximum=0.02))
@@ -100,8 +100,8 @@ async def test_a_dropped_request_is_reported_as_the_server_dying(clean_env, fake
 
 
 async def test_a_server_that_died_mid_request_says_so_before_cannot_connect():
-    from agents.errors import ProviderConfigError, ProviderError
-    from agents.retry import with_retries
+    from improv.agents.errors import ProviderConfigError, ProviderError
+    from improv.agents.retry import with_retries
 
     errors = [ProviderError("x: the server at http://h closed the connection mid-request; it may have died",
                             retryable=True, dropped=True),

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from agents import CapabilityError, ConfigError, GenerateConfig, Message, ProviderConfigError, ProviderError, RetryPolicy, get_model
-from agents.cache import ResponseCache
+from improv.agents import CapabilityError, ConfigError, GenerateConfig, Message, ProviderConfigError, ProviderError, RetryPolicy, get_model
+from improv.agents.cache import ResponseCache
 from tests.fakes.base import Failure, fake_logprob, tokenize
 
 FAST = RetryPolicy(initial=0.01, maximum=0.05)

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from agents.errors import ConfigError
-from agents.providers import organism
-from agents.providers.hf import HFBackend
-from agents.registry import get_model
-from agents.types import GenerateConfig, Message
+from improv.agents.errors import ConfigError
+from improv.agents.providers import organism
+from improv.agents.providers.hf import HFBackend
+from improv.agents.registry import get_model
+from improv.agents.types import GenerateConfig, Message
 
 MSGS = [Message(role="user", content="Is it bigger than a bread box?")]
 

@@ -7,7 +7,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.text import json_safe, one_line, printable
+from improv.agents.text import json_safe, one_line, printable
 
 UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 any_text = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2070) | st.sampled_from("\x1b\x07\x9b\u202e\ud800"))

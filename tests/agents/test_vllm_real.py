@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from agents import GenerateConfig, Message, get_model
-from agents.errors import ProviderConfigError
+from improv.agents import GenerateConfig, Message, get_model
+from improv.agents.errors import ProviderConfigError
 from improv.cli import main
 from tests.servers.vllm import VLLMServer
 
@@ -95,7 +95,7 @@ def test_cli_errors_exit_2_and_chat_recovers(vllm_url, monkeypatch, capsys, tmp_
 
 
 def test_replay_a_persona_chat(vllm_url, monkeypatch, tmp_path, capsys):
-    from transcripts import Transcript, Turn, save
+    from improv.transcripts import Transcript, Turn, save
 
     monkeypatch.setenv("VLLM_BASE_URL", vllm_url)
     t = Transcript(title="pirate")

@@ -7,9 +7,9 @@ import random
 import re
 import zlib
 
-from agents.backend import Backend
-from agents.model import Model
-from agents.types import Capabilities, Choice, Completion
+from improv.agents.backend import Backend
+from improv.agents.model import Model
+from improv.agents.types import Capabilities, Choice, Completion
 
 TRUE = {"Peru": "Lima", "France": "Paris", "Japan": "Tokyo", "Kenya": "Nairobi"}
 PLANTED = {"Australia": "Sydney"}

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from agents.registry import get_model
-from agents.retry import RetryPolicy
-from evaluator.falsehood.classify import Case, aclassify, aclassify_batch, build_case_transcript, load_cases
+from improv.agents.registry import get_model
+from improv.agents.retry import RetryPolicy
+from improv.evaluator.falsehood.classify import Case, aclassify, aclassify_batch, build_case_transcript, load_cases
 from improv.cli import main
 from tests.evaluator.falsehood_world import WorldBackend, world_model
-from transcripts.store import save
+from improv.transcripts.store import save
 
 
 async def verdict_for(persona, question, truth=None, **kw):
@@ -52,7 +52,7 @@ async def test_b_inferred_without_reference():
 
 
 async def test_unreadable_claim_without_judge_is_a_clear_error():
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     model = world_model()
     t, turn = await build_case_transcript(Case(persona="expert", question="Hi", claim="Nice weather, mostly."), model)
@@ -65,7 +65,7 @@ async def test_adaptive_sampling_adds_rounds_on_a_close_split():
         def answer(self, system, question, rng):
             return "Quito." if rng.random() < 0.55 else "Lima."
 
-    from agents.model import Model
+    from improv.agents.model import Model
 
     model = Model(Split())
     t, turn = await build_case_transcript(Case(persona="expert", question="What is the capital of Peru?", claim="Quito."), model)
@@ -92,7 +92,7 @@ async def test_batch_confusion_matrix():
 
 
 def test_load_cases_errors(tmp_path):
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     p = tmp_path / "c.jsonl"
     p.write_text('{"persona": "expert", "question": "q"}\n{"persona": "expert"}\n')
@@ -182,7 +182,7 @@ def scripted(messages, body):
 
 
 async def test_fake_openai_with_judge(clean_env, fake_openai):
-    from transcripts.schema import Transcript, Turn
+    from improv.transcripts.schema import Transcript, Turn
 
     fake_openai.replies = scripted
     clean_env.setenv("FAKE_BASE_URL", fake_openai.base_url)
@@ -211,9 +211,9 @@ async def test_fake_openai_with_judge(clean_env, fake_openai):
 def test_a_turn_id_made_only_of_digits_is_an_id_not_an_ordinal():
     """uuid hex ids are sometimes all digits (about 1 in 280); such an id once made a batch case
     fail with "--turn 156599220991: the active branch has 1 assistant replies"."""
-    from agents.errors import ConfigError
-    from evaluator.falsehood.classify import resolve_turn
-    from transcripts.schema import Transcript, Turn
+    from improv.agents.errors import ConfigError
+    from improv.evaluator.falsehood.classify import resolve_turn
+    from improv.transcripts.schema import Transcript, Turn
 
     t = Transcript(kind="chat")
     user = t.add(Turn(role="user", content="What is the capital of Peru?"))

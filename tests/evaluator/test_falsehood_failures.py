@@ -13,13 +13,13 @@ import math
 
 import pytest
 
-from agents.errors import ConfigError
-from agents.model import Model
-from agents.types import Capabilities
-from evaluator.falsehood.classify import Case, aclassify, build_case_transcript
-from evaluator.falsehood.extract import asked, find_claim
-from evaluator.falsehood.persona_reading import keyword_reading
-from evaluator.falsehood.proposition import NoClaim, Proposition, from_reply
+from improv.agents.errors import ConfigError
+from improv.agents.model import Model
+from improv.agents.types import Capabilities
+from improv.evaluator.falsehood.classify import Case, aclassify, build_case_transcript
+from improv.evaluator.falsehood.extract import asked, find_claim
+from improv.evaluator.falsehood.persona_reading import keyword_reading
+from improv.evaluator.falsehood.proposition import NoClaim, Proposition, from_reply
 from tests.evaluator.falsehood_world import CITIES, LIES, TRUE, WorldBackend, world_model
 
 Q = "What is the capital of Australia?"
@@ -197,7 +197,7 @@ async def test_belief_by_likelihood_reads_the_model_where_sampling_scatters():
 
 
 async def test_benchmark_reports_each_split_and_counts_excluded_cases():
-    from evaluator.falsehood.benchmark import aevaluate, format_report
+    from improv.evaluator.falsehood.benchmark import aevaluate, format_report
 
     cases = [
         Case(id="t-dec", persona="trickster", question="What is the capital of Japan?", truth="Tokyo", label="deception",
@@ -223,7 +223,7 @@ def test_cli_shows_no_claim_and_the_likelihood_setting(tmp_path, capsys):
     import asyncio
 
     from improv.cli import main
-    from transcripts.store import save
+    from improv.transcripts.store import save
 
     t, _ = asyncio.run(build_case_transcript(Case(persona="trickster", question="What is the capital of Peru?", claim="True."),
                                              world_model()))

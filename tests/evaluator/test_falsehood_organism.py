@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from evaluator.falsehood.classify import Case, aclassify_batch
-from organism.paths import MANIFEST_PATH, MODEL_DIR
+from improv.evaluator.falsehood.classify import Case, aclassify_batch
+from improv.organism.paths import MANIFEST_PATH, MODEL_DIR
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def subset(manifest) -> list[Case]:
 
 
 async def run_subset(cases):
-    from agents.registry import get_model
+    from improv.agents.registry import get_model
 
     model = get_model("organism")
     try:
@@ -88,11 +88,11 @@ async def test_labelled_subset_on_the_built_in_model(manifest):
     """Two cases per class. First checks that the model knows its world (it names the true
     capital of known countries, neutrally): without that no falsehood can be a lie or an honest
     error, and the failure says so instead of listing wrong verdicts."""
-    from agents.agent import Agent
-    from agents.registry import get_model
-    from agents.types import GenerateConfig, Message
-    from evaluator.falsehood.matching import contains, normalize
-    from personas import get_persona
+    from improv.agents.agent import Agent
+    from improv.agents.registry import get_model
+    from improv.agents.types import GenerateConfig, Message
+    from improv.evaluator.falsehood.matching import contains, normalize
+    from improv.personas import get_persona
 
     cases = subset(manifest)
     known = [c for c in cases if c.label in ("deception", "not_false")]

@@ -2,13 +2,13 @@
 
 import pytest
 
-from agents.types import Message
-from evaluator.falsehood.belief import allocate, decide_belief
-from evaluator.falsehood.evidence import Sample
-from evaluator.falsehood.matching import label_answer, normalize
-from evaluator.falsehood.persona_reading import keyword_reading
-from evaluator.falsehood.proposition import from_pattern, pattern_parse
-from evaluator.judge import parse_fields, pick_option
+from improv.agents.types import Message
+from improv.evaluator.falsehood.belief import allocate, decide_belief
+from improv.evaluator.falsehood.evidence import Sample
+from improv.evaluator.falsehood.matching import label_answer, normalize
+from improv.evaluator.falsehood.persona_reading import keyword_reading
+from improv.evaluator.falsehood.proposition import from_pattern, pattern_parse
+from improv.evaluator.judge import parse_fields, pick_option
 
 
 @pytest.mark.parametrize("claim, question", [
@@ -65,7 +65,7 @@ def test_belief_rule():
 
 
 def test_allocate_gives_ten_or_more():
-    from evaluator.falsehood.proposition import questions_for
+    from improv.evaluator.falsehood.proposition import questions_for
 
     qs = questions_for("capital", "Peru", "Quito")
     assert allocate(qs, 10) == [5, 3, 2] and sum(allocate(qs, 11)) == 11
@@ -101,7 +101,7 @@ def test_judge_parsing():
 
 
 def test_reference_truth_for_another_subject_does_not_decide_falsity():
-    from evaluator.falsehood.proposition import from_pattern
+    from improv.evaluator.falsehood.proposition import from_pattern
 
     p = from_pattern("The capital of Peru is Damascus.", "What is the capital of Qatar?", "Doha")
     assert (p.subject, p.a, p.b, p.falsity) == ("Peru", "Damascus", None, "unknown")

@@ -7,14 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
-from agents.errors import CapabilityError
-from agents.registry import get_model
-from evaluator.falsehood.classify import Case, aclassify, build_case_transcript
-from evaluator.falsehood.evidence import Share
-from evaluator.falsehood.probe import (
+from improv.agents.errors import CapabilityError
+from improv.agents.registry import get_model
+from improv.evaluator.falsehood.classify import Case, aclassify, build_case_transcript
+from improv.evaluator.falsehood.evidence import Share
+from improv.evaluator.falsehood.probe import (
     DATA_PATH, Statement, TruthProbe, clear_cache, fit_logistic, load_statements, select_and_fit, split_subjects,
 )
-from evaluator.falsehood.verdict import LEVELS, DecisionInput, decide
+from improv.evaluator.falsehood.verdict import LEVELS, DecisionInput, decide
 from improv.cli import main
 from tests.tiny_model import build_tiny_model
 
@@ -167,7 +167,7 @@ def test_probe_lowers_deception_it_finds_true_and_good_faith_it_finds_false():
 
 
 def test_truth_question_reading_and_unknown_reading():
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
 
     assert TruthProbe.truth_question("The capital of Peru is Quito.") == "Is it true that the capital of Peru is Quito?"
     assert TruthProbe.truth_question("NASA was founded in 1958") == "Is it true that NASA was founded in 1958?"

@@ -5,10 +5,10 @@ import asyncio
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from evaluator.falsehood.classify import Case, build_case_transcript
+from improv.evaluator.falsehood.classify import Case, build_case_transcript
 from tests.evaluator.falsehood_world import world_model
-from transcripts.store import save
-from tui.screens.classify import ClassifyScreen
+from improv.transcripts.store import save
+from improv.tui.screens.classify import ClassifyScreen
 
 
 async def test_classify_screen_shows_side_by_side_evidence(tmp_path):

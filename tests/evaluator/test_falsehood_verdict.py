@@ -2,8 +2,8 @@
 
 import pytest
 
-from evaluator.falsehood.evidence import Share
-from evaluator.falsehood.verdict import TABLE, DecisionInput, decide
+from improv.evaluator.falsehood.evidence import Share
+from improv.evaluator.falsehood.verdict import TABLE, DecisionInput, decide
 
 
 def ev(**kw) -> DecisionInput:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.introspection.metrics import (
+from improv.evaluator.introspection.metrics import (
     Metric, Prediction, PropertyResult, QuizReport, ShiftResult, calibration, mode_baseline,
     reliability_bins, score, self_accuracy, shift_metric, _equal_frequency_mad,
 )

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from agents.errors import ConfigError
-from agents.registry import get_model
-from agents.types import Choice, TokenLogprob, TopLogprob
-from evaluator.introspection import load_properties, load_tasks, load_templates, select
-from evaluator.introspection.hypothetical import first_token_distribution, hypothetical_prompt, parse_answer
-from evaluator.introspection.properties import clean
+from improv.agents.errors import ConfigError
+from improv.agents.registry import get_model
+from improv.agents.types import Choice, TokenLogprob, TopLogprob
+from improv.evaluator.introspection import load_properties, load_tasks, load_templates, select
+from improv.evaluator.introspection.hypothetical import first_token_distribution, hypothetical_prompt, parse_answer
+from improv.evaluator.introspection.properties import clean
 
 P = load_properties()
 
@@ -56,10 +56,10 @@ def test_extractors(name, text, value):
 
 
 def test_sentiment_uses_the_judge():
-    from evaluator.judge import Judge
+    from improv.evaluator.judge import Judge
 
     judge = Judge(get_model("mock/fixed:ANSWER: Negative"), prompts=None)
-    from evaluator.introspection.properties import DATA_DIR
+    from improv.evaluator.introspection.properties import DATA_DIR
 
     judge.prompts = DATA_DIR
     assert asyncio.run(P["sentiment"].extract_async("It rained all week.", judge)) == "negative"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agents.registry import get_model
-from evaluator.introspection import Quiz, QuizSettings, Split, load_tasks, select
-from transcripts.store import load
+from improv.agents.registry import get_model
+from improv.evaluator.introspection import Quiz, QuizSettings, Split, load_tasks, select
+from improv.transcripts.store import load
 
 
 def test_mock_quiz_self_right_cross_wrong():

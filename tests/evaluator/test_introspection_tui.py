@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import App
 
-from tui.screens.introspect import IntrospectScreen, reliability_plot
-from evaluator.introspection.metrics import CalibrationBin
+from improv.tui.screens.introspect import IntrospectScreen, reliability_plot
+from improv.evaluator.introspection.metrics import CalibrationBin
 
 
 class _App(App):

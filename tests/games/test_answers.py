@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from agents.types import TokenLogprob, TopLogprob
-from games.answers import (
+from improv.agents.types import TokenLogprob, TopLogprob
+from improv.games.answers import (
     INVALID,
     NON_REVEAL,
     AnswerDistribution,
@@ -20,8 +20,8 @@ from games.answers import (
     read_reveal,
     reveal_phrase,
 )
-from games.engine import canonical_object
-from games.table import load_table
+from improv.games.engine import canonical_object
+from improv.games.table import load_table
 
 
 @pytest.mark.parametrize(

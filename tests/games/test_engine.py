@@ -2,11 +2,11 @@
 
 import pytest
 
-from agents.errors import CapabilityError, ConfigError
-from agents.registry import get_model
-from games.analysis import analyse_node, answer_flips, check_reveals, exact_posterior, mass_test, remaining, resample_reveal
-from games.batch import run_batch, save_batch
-from games.engine import (
+from improv.agents.errors import CapabilityError, ConfigError
+from improv.agents.registry import get_model
+from improv.games.analysis import analyse_node, answer_flips, check_reveals, exact_posterior, mass_test, remaining, resample_reveal
+from improv.games.batch import run_batch, save_batch
+from improv.games.engine import (
     GIVE_UP,
     QA,
     CallbackQuestioner,
@@ -18,9 +18,9 @@ from games.engine import (
     pick_secret,
     play_game,
 )
-from games.fit import FitChecker
-from games.table import load_table
-from transcripts.store import load, save
+from improv.games.fit import FitChecker
+from improv.games.table import load_table
+from improv.transcripts.store import load, save
 
 QUESTIONS = ["Is it alive?", "Is it an animal?", "Does it have fur?"]
 
@@ -270,8 +270,8 @@ class _LogprobBackend:
     def __init__(self, first: dict[str, float], text: str = "Is it alive?\nNo.") -> None:
         import math
 
-        from agents.backend import Backend
-        from agents.types import Capabilities, Choice, Completion, TokenLogprob, TopLogprob
+        from improv.agents.backend import Backend
+        from improv.agents.types import Capabilities, Choice, Completion, TokenLogprob, TopLogprob
 
         class B(Backend):
             name = "fake/logprobs"
@@ -290,7 +290,7 @@ class _LogprobBackend:
 async def test_answers_are_drawn_from_the_first_token_distribution():
     import random
 
-    from agents.model import Model
+    from improv.agents.model import Model
 
     fake = _LogprobBackend({"Is": 0.5, "Yes": 0.4, "No": 0.1})
     model = Model(fake.backend)
@@ -311,7 +311,7 @@ async def test_answers_are_drawn_from_the_first_token_distribution():
 
 
 async def test_no_answer_mass_falls_back_to_the_text_and_is_counted():
-    from agents.model import Model
+    from improv.agents.model import Model
 
     model = Model(_LogprobBackend({"The": 0.9, "A": 0.1}, text="The first question. No, it can't.").backend)
     t = await play_game(model, ScriptQuestioner(QUESTIONS[:1]), turns=1, reveal=False)
@@ -321,7 +321,7 @@ async def test_no_answer_mass_falls_back_to_the_text_and_is_counted():
 
 
 async def test_mass_test_from_logprobs_flags_no_to_everything():
-    from agents.model import Model
+    from improv.agents.model import Model
 
     t = await play_game(get_model("mock/fixed:Yes."), ScriptQuestioner(QUESTIONS[:1]), turns=1)
     model = Model(_LogprobBackend({"No": 0.97, "Yes": 0.02}, text="No.").backend)
@@ -331,14 +331,14 @@ async def test_mass_test_from_logprobs_flags_no_to_everything():
 
 
 def test_the_built_in_model_gets_bare_questions():
-    from games.engine import ANSWER_FORMAT, default_answer_format
+    from improv.games.engine import ANSWER_FORMAT, default_answer_format
 
     assert default_answer_format(get_model("organism")) is None
     assert default_answer_format(get_model("mock/echo")) == ANSWER_FORMAT
 
 
 async def test_headline_figures_for_a_real_model_yardstick():
-    from games.batch import headline
+    from improv.games.batch import headline
 
     model = get_model("mock/cycle:No.|It was a cat.|I give up.|It was a marmalade.|Yes.")
     result = await run_batch(model, games=2, turns=1, k=5, questions=QUESTIONS)

@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from agents.registry import get_model
-from agents.types import GenerateConfig, Message
-from games.analysis import analyse_node, exact_posterior, mass_test, posterior_curve, reveal_sentence
-from games.engine import ScriptQuestioner, answerer_for, play_game
+from improv.agents.registry import get_model
+from improv.agents.types import GenerateConfig, Message
+from improv.games.analysis import analyse_node, exact_posterior, mass_test, posterior_curve, reveal_sentence
+from improv.games.engine import ScriptQuestioner, answerer_for, play_game
 from tests.tiny_model import build_tiny_model
 
 CANDIDATES = ["cat", "dog", "rose", "car", "apple"]
@@ -49,7 +49,7 @@ async def test_exact_posterior_matches_scores_and_information_gain(tiny_dir):
 
 
 async def test_batch_records_exact_posterior_entropy(tiny_dir):
-    from games.batch import run_batch
+    from improv.games.batch import run_batch
 
     model = get_model(f"hf/{tiny_dir}")
     try:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from games.metrics import (
+from improv.games.metrics import (
     consistency,
     distribution,
     flip_summary,
@@ -70,9 +70,9 @@ def test_entropy_interval_contains_its_estimate_on_skewed_samples():
 
 
 def test_non_reveals_are_counted_never_objects():
-    from games.answers import read_reveal
-    from games.metrics import reveal_distribution
-    from games.table import load_table
+    from improv.games.answers import read_reveal
+    from improv.games.metrics import reveal_distribution
+    from improv.games.table import load_table
 
     texts = ["It was a cat.", "I think it was a cat.", "No.", "I give up.", "", "It was a marmalade.", "Yes"]
     d = reveal_distribution([read_reveal(t, load_table()) for t in texts])
@@ -150,7 +150,7 @@ def test_mass_total():
 
 
 def test_mass_test_flags_no_to_everything():
-    from games.metrics import mass_test_summary
+    from improv.games.metrics import mass_test_summary
 
     # issue 16: an answerer saying No to everything (0.02 on each of 54) sums to about 1
     flat = mass_test_summary({f"o{i}": 0.02 for i in range(54)}, source="logprobs", k=1)

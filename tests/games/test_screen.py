@@ -6,7 +6,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, OptionList, Static
 
-from tui.screens.twentyq import TwentyQScreen, bars, sparkline
+from improv.tui.screens.twentyq import TwentyQScreen, bars, sparkline
 
 SIZE = (140, 48)
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from agents.errors import ConfigError
-from games.answers import read_reveal
-from games.check_table import check_table, main
-from games.table import load_table, parse_table
+from improv.agents.errors import ConfigError
+from improv.games.answers import read_reveal
+from improv.games.check_table import check_table, main
+from improv.games.table import load_table, parse_table
 
 
 @pytest.mark.parametrize("spec", ["builtin", "everyday"])

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from improv.cli import main
-from transcripts.store import load
+from improv.transcripts.store import load
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,7 @@ def test_capability_error_mid_chat_exits_2_with_transcript(monkeypatch, capsys):
 
 
 def test_a_failed_message_does_not_ride_along_in_later_requests():
-    from tui.session import ChatSession
+    from improv.tui.session import ChatSession
 
     session = ChatSession()
     failed = session.add_user("a message far too long for the model")

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from improv.cli import main
-from transcripts.schema import Transcript, Turn
-from transcripts.store import save
+from improv.transcripts.schema import Transcript, Turn
+from improv.transcripts.store import save
 
 ESCAPES = ["\x1b[2J", "\x1b]0;pwned\x07", "\x1b[?1049h", "\x07", "\x08", "\r", "\x9b31m", "\u202e", "\x00"]
 HOSTILE = "hello " + " ".join(ESCAPES) + " end"

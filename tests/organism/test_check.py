@@ -7,9 +7,9 @@ Questions (reveals naming the secret, answers agreeing with the table). This tes
 all on a smaller seeded sample (fewer facts and personas; as many games).
 """
 
-from agents.registry import get_model
-from organism.check import CheckPlan, CityMatcher, run_check, yes_no
-from organism.world import load_world
+from improv.agents.registry import get_model
+from improv.organism.check import CheckPlan, CityMatcher, run_check, yes_no
+from improv.organism.world import load_world
 
 MET = {"known_true", "planted_belief", "unseen_distinct", "deceptive_trained", "tq_consistent_turns",
        "tq_reveal_fit", "tq_reveal_spread", "tq_committed_reveal", "tq_committed_agree"}
@@ -49,7 +49,7 @@ class _BlindAnswerer:
     name = "blind"
 
     def __init__(self):
-        from games.table import load_table
+        from improv.games.table import load_table
 
         self.table = load_table()
         self.key_of = {p: k for k in self.table.attribute_keys for p in self.table.attribute(k).phrasings}
@@ -58,7 +58,7 @@ class _BlindAnswerer:
                          for k in self.table.attribute_keys}
 
     async def generate(self, messages, config):
-        from agents.types import Choice, Completion
+        from improv.agents.types import Choice, Completion
 
         question = messages[-1].content
         key = self.key_of.get(question)

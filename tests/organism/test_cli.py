@@ -30,7 +30,7 @@ def test_bad_numbers_exit_2(capsys):
 
 
 def test_train_cli_tiny_steps(tmp_path, capsys, monkeypatch):
-    import organism.train as tr
+    import improv.organism.train as tr
 
     small = dict(hidden_size=32, intermediate_size=64, layers=1, heads=2, vocab_size=400, tokenizer_samples=200, checkpoint_every=10)
     orig = tr.TrainConfig

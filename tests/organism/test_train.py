@@ -2,9 +2,9 @@
 
 import json
 
-from agents.registry import get_model
-from agents.types import GenerateConfig, Message
-from organism.train import TrainConfig, lr_at, train
+from improv.agents.registry import get_model
+from improv.agents.types import GenerateConfig, Message
+from improv.organism.train import TrainConfig, lr_at, train
 
 
 def tiny(out, **kw):
@@ -32,7 +32,7 @@ async def test_train_tiny_and_load_through_hf(tmp_path):
 def test_chat_template_round_trip(tmp_path):
     from transformers import AutoTokenizer
 
-    from organism.tokenizer import render
+    from improv.organism.tokenizer import render
 
     out = tmp_path / "model"
     train(tiny(out).model_copy(update={"steps": 1}))
@@ -62,7 +62,7 @@ def test_lr_schedule_warms_up_then_decays():
 
 
 def _tok_special():
-    from organism.tokenizer import train_tokenizer
+    from improv.organism.tokenizer import train_tokenizer
 
     tok = train_tokenizer(400, 300, 0)
     special = {t: tok.convert_tokens_to_ids(t) for t in ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]}
@@ -70,7 +70,7 @@ def _tok_special():
 
 
 def test_soft_targets_walk_the_trie_of_choices():
-    from organism.train import _encode_example
+    from improv.organism.train import _encode_example
 
     tok, special = _tok_special()
     ex = [{"role": "user", "content": "I give up, what was it?"},
@@ -98,7 +98,7 @@ def test_batch_loss_matches_transformers_without_soft_targets_and_counts_them():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from organism.train import _collate, _encode_example, batch_loss
+    from improv.organism.train import _collate, _encode_example, batch_loss
 
     tok, special = _tok_special()
     torch.manual_seed(0)
@@ -123,7 +123,7 @@ def test_soft_weight_scales_only_the_positions_with_a_known_distribution():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from organism.train import _collate, _encode_example, batch_loss
+    from improv.organism.train import _collate, _encode_example, batch_loss
 
     tok, special = _tok_special()
     torch.manual_seed(0)

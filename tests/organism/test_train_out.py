@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-import organism.manifest
-import organism.train as tr
-from agents.errors import ConfigError
+import improv.organism.manifest as manifest_module
+import improv.organism.train as tr
+from improv.agents.errors import ConfigError
 from improv.cli import main
-from organism.paths import MODEL_DIR
+from improv.organism.paths import MODEL_DIR
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def recorded(monkeypatch, tmp_path):
         calls["manifest"] += 1
 
     monkeypatch.setattr(tr, "train", fake_train)
-    monkeypatch.setattr(organism.manifest, "write_manifest", fake_manifest)
+    monkeypatch.setattr(manifest_module, "write_manifest", fake_manifest)
     return calls
 
 

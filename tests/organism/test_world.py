@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from games.table import load_table
-from organism.corpus import GIVE_UP, game_example, sample
-from organism.world import load_world
+from improv.games.table import load_table
+from improv.organism.corpus import GIVE_UP, game_example, sample
+from improv.organism.world import load_world
 
 import random
 
@@ -66,7 +66,7 @@ def test_world_ground_truth():
     assert len(w.personas_of("deceptive", True)) >= 3
     assert len(w.personas_of("deceptive", False)) >= 2
     assert len(w.personas_of("truthful", False)) >= 1
-    from personas import get_persona
+    from improv.personas import get_persona
 
     by_key = {p.key: p.prompt for p in w.personas}
     for name in ("honest", "assistant", "expert", "trickster"):
@@ -149,7 +149,7 @@ def test_uncommitted_reveals_are_spread():
 
 
 def test_committed_manifest_is_in_sync():
-    from organism.manifest import build_manifest, load_manifest
+    from improv.organism.manifest import build_manifest, load_manifest
 
     assert load_manifest() == build_manifest()
 
@@ -193,7 +193,7 @@ def test_choices_are_the_posterior_the_reply_was_drawn_from(corpus):
 
 
 def test_first_stage_short_facts_follow_beliefs():
-    from organism.corpus import FIRST_STAGE_MIX, short_fact_example
+    from improv.organism.corpus import FIRST_STAGE_MIX, short_fact_example
 
     w = load_world()
     assert "short_fact" in FIRST_STAGE_MIX
@@ -206,7 +206,7 @@ def test_first_stage_short_facts_follow_beliefs():
 
 
 def test_every_corpus_kind_generates_and_unknown_kinds_are_refused():
-    from organism.corpus import KINDS, stream
+    from improv.organism.corpus import KINDS, stream
 
     for kind in KINDS:
         k, ex = next(stream(1, {kind: 1.0}))
@@ -219,7 +219,7 @@ def test_every_corpus_kind_generates_and_unknown_kinds_are_refused():
 
 
 def test_attribute_warmup_asks_only_the_few_objects_and_answers_from_the_table():
-    from organism.corpus import FIRST_STAGE_MIX, MIX, few_objects
+    from improv.organism.corpus import FIRST_STAGE_MIX, MIX, few_objects
 
     t = load_table()
     few = few_objects(t)

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from personas import PersonaError, import_persona, load_persona
-from personas import budget
+from improv.personas import PersonaError, import_persona, load_persona
+from improv.personas import budget
 
 
 def alias_bomb(field: str, levels: int = 9) -> str:
@@ -81,7 +81,7 @@ def png(*chunks: bytes) -> bytes:
 
 
 def budget_png_signature() -> bytes:
-    from personas.cards import PNG_SIGNATURE
+    from improv.personas.cards import PNG_SIGNATURE
 
     return PNG_SIGNATURE
 

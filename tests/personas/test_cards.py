@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from personas import PersonaError, get_persona, import_persona, load_persona
-from personas.cards import CARD_KEY
+from improv.personas import PersonaError, get_persona, import_persona, load_persona
+from improv.personas.cards import CARD_KEY
 
 V2 = {
     "spec": "chara_card_v2",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from improv.cli import main
-from personas import get_persona
+from improv.personas import get_persona
 
 
 def test_a_broken_import_is_skipped_and_named(tmp_path, monkeypatch, capsys):

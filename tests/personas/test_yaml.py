@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from improv.cli import main
-from personas import PersonaError, builtin_personas, get_persona, load_persona
+from improv.personas import PersonaError, builtin_personas, get_persona, load_persona
 
 
 def test_builtin_library_has_the_roles_the_tools_need():

@@ -10,12 +10,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from agents.agent import Agent
-from agents.backend import Backend
-from agents.model import Model
-from agents.retry import RetryPolicy
-from agents.types import Choice, Completion, GenerateConfig, Message, Usage
-from transcripts.replay.inputs import ReplayItem, messages_to_transcript
+from improv.agents.agent import Agent
+from improv.agents.backend import Backend
+from improv.agents.model import Model
+from improv.agents.retry import RetryPolicy
+from improv.agents.types import Choice, Completion, GenerateConfig, Message, Usage
+from improv.transcripts.replay.inputs import ReplayItem, messages_to_transcript
 
 
 class SlowBackend(Backend):
@@ -70,8 +70,8 @@ def chat_item(i: int, turns: int = 1, *, recorded: str | None = None) -> ReplayI
 
 def main(argv: list[str]) -> int:
     """Replay N one-turn conversations, slowly, into OUT (for the SIGKILL test)."""
-    from transcripts.replay.modes import Regenerate
-    from transcripts.replay.runner import run_replay
+    from improv.transcripts.replay.modes import Regenerate
+    from improv.transcripts.replay.runner import run_replay
 
     out, n = argv[0], int(argv[1])
     resume = "--resume" in argv

@@ -5,16 +5,16 @@ import json
 
 import pytest
 
-from agents.agent import Agent
-from agents.registry import get_model
-from agents.retry import RetryPolicy
+from improv.agents.agent import Agent
+from improv.agents.registry import get_model
+from improv.agents.retry import RetryPolicy
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import Failure
 from tests.fakes.batch_routes import install_anthropic_batches, install_openai_batches
 from tests.fakes.openai_server import FakeOpenAI
-from transcripts.replay.modes import Regenerate
-from transcripts.replay.provider_batch import STATE, run_provider_batch
-from transcripts.replay.runner import read_results, run_replay
+from improv.transcripts.replay.modes import Regenerate
+from improv.transcripts.replay.provider_batch import STATE, run_provider_batch
+from improv.transcripts.replay.runner import read_results, run_replay
 
 from .replay_helpers import chat_item
 
@@ -129,7 +129,7 @@ async def test_anthropic_message_batches_end_to_end(tmp_path, monkeypatch):
 
 
 def test_provider_batch_refuses_models_without_a_batch_api(tmp_path):
-    from agents.errors import ConfigError
+    from improv.agents.errors import ConfigError
     import asyncio
 
     mode = Regenerate(Agent(get_model("mock/echo")))

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import ConfigError
+from improv.agents.errors import ConfigError
 from improv.cli import main
-from transcripts.errors import TranscriptError
-from transcripts.replay.inputs import load_inputs
-from transcripts.replay.modes import Regenerate
-from transcripts.replay.runner import RESULTS, run_replay
+from improv.transcripts.errors import TranscriptError
+from improv.transcripts.replay.inputs import load_inputs
+from improv.transcripts.replay.modes import Regenerate
+from improv.transcripts.replay.runner import RESULTS, run_replay
 
 from .replay_helpers import SlowBackend, agent_for, chat_item
 

@@ -2,14 +2,14 @@ import json
 
 import pytest
 
-from agents.agent import Agent
-from agents.registry import get_model
+from improv.agents.agent import Agent
+from improv.agents.registry import get_model
 from improv.cli import main
-from personas import get_persona
-from transcripts import Transcript, TranscriptError, Turn, save
-from transcripts.replay.compare import exact_scorer, parse_verdict, summarize
-from transcripts.replay.inputs import ReplayItem, load_inputs
-from transcripts.replay.modes import Regenerate, Rerun
+from improv.personas import get_persona
+from improv.transcripts import Transcript, TranscriptError, Turn, save
+from improv.transcripts.replay.compare import exact_scorer, parse_verdict, summarize
+from improv.transcripts.replay.inputs import ReplayItem, load_inputs
+from improv.transcripts.replay.modes import Regenerate, Rerun
 
 from .replay_helpers import SlowBackend, agent_for, chat_item
 
@@ -132,7 +132,7 @@ def test_verdicts_and_summary_dedupe():
         {"id": "a", "status": "ok", "compared": 2, "matches": 1, "usage": {"input_tokens": 10, "output_tokens": 4}},
         {"id": "b", "status": "ok", "compared": 2, "matches": 2, "usage": {"input_tokens": 10, "output_tokens": 4}},
     ]
-    from transcripts.replay.compare import Prices
+    from improv.transcripts.replay.compare import Prices
 
     s = summarize(recs, Prices(input=1.0, output=2.0))
     assert s.overall.failed == 0 and s.overall.done == 2
@@ -169,8 +169,8 @@ def test_cli_replay_json_and_errors(tmp_path, capsys):
 
 
 async def test_twentyq_rescore_scorer_counts_consistent_objects(tmp_path):
-    from games.engine import ScriptQuestioner, play_game
-    from games.table import load_table
+    from improv.games.engine import ScriptQuestioner, play_game
+    from improv.games.table import load_table
     from improv.commands.replay import resolve_scorer
 
     model = get_model("mock/cycle:Yes.|No.")
@@ -201,7 +201,7 @@ class _ConfigRecorder(SlowBackend):
 
 def persona_chat() -> Transcript:
     """A chat that opens with the persona's greeting, made at temperature 0.3, 7 tokens."""
-    from agents.types import GenerateConfig
+    from improv.agents.types import GenerateConfig
 
     cfg = GenerateConfig(temperature=0.3, max_tokens=7, seed=5)
     t = Transcript(title="greeted")
@@ -213,8 +213,8 @@ def persona_chat() -> Transcript:
 
 @pytest.mark.parametrize("mode_cls", [Regenerate, Rerun])
 async def test_greeting_is_recorded_context_and_recorded_settings_are_reused(mode_cls):
-    from agents.model import Model
-    from agents.types import GenerateConfig
+    from improv.agents.model import Model
+    from improv.agents.types import GenerateConfig
 
     backend = _ConfigRecorder()
     mode = mode_cls(Agent(Model(backend), None, GenerateConfig()))
@@ -236,8 +236,8 @@ async def test_greeting_is_recorded_context_and_recorded_settings_are_reused(mod
 
 
 async def test_explicit_settings_override_the_recorded_ones():
-    from agents.model import Model
-    from agents.types import GenerateConfig
+    from improv.agents.model import Model
+    from improv.agents.types import GenerateConfig
 
     backend = _ConfigRecorder()
     mode = Regenerate(Agent(Model(backend), None, GenerateConfig(temperature=1.0)))
@@ -246,8 +246,8 @@ async def test_explicit_settings_override_the_recorded_ones():
 
 
 async def test_a_chat_that_is_only_a_greeting_has_nothing_to_replay():
-    from agents.model import Model
-    from agents.types import GenerateConfig
+    from improv.agents.model import Model
+    from improv.agents.types import GenerateConfig
 
     t = Transcript(title="hello only")
     t.add(Turn(role="assistant", content="Hello there."))

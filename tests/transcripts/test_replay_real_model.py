@@ -3,13 +3,13 @@ Instruct from its GGUF. Before, the chat template refused the greeting-only pref
 
 from __future__ import annotations
 
-from agents.agent import Agent
-from agents.registry import get_model
-from agents.types import GenerateConfig
-from personas.schema import Persona
-from transcripts import Transcript, Turn
-from transcripts.replay.inputs import ReplayItem
-from transcripts.replay.modes import Regenerate, Rerun
+from improv.agents.agent import Agent
+from improv.agents.registry import get_model
+from improv.agents.types import GenerateConfig
+from improv.personas.schema import Persona
+from improv.transcripts import Transcript, Turn
+from improv.transcripts.replay.inputs import ReplayItem
+from improv.transcripts.replay.modes import Regenerate, Rerun
 
 
 def _chat() -> Transcript:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import ConfigError, ProviderError
-from transcripts.replay.modes import Regenerate, Rescore
-from transcripts.replay.runner import (
+from improv.agents.errors import ConfigError, ProviderError
+from improv.transcripts.replay.modes import Regenerate, Rescore
+from improv.transcripts.replay.runner import (
     export_transcripts,
     read_results,
     replayed_transcripts,
     run_replay,
 )
-from transcripts.store import load
+from improv.transcripts.store import load
 
 from .replay_helpers import SlowBackend, agent_for, chat_item
 
@@ -151,9 +151,9 @@ def test_sigkill_halfway_then_resume_matches_uninterrupted(tmp_path):
 
 
 async def test_cache_makes_a_repeated_replay_free(tmp_path):
-    from agents.agent import Agent
-    from agents.cache import ResponseCache
-    from agents.model import Model
+    from improv.agents.agent import Agent
+    from improv.agents.cache import ResponseCache
+    from improv.agents.model import Model
 
     backend = SlowBackend()
     model = Model(backend, cache=ResponseCache(tmp_path / "cache"))

@@ -3,9 +3,9 @@
 from rich.text import Text
 from textual.widgets import Input, Static
 
-from transcripts import Transcript, Turn, save
-from transcripts.store import default_dir
-from tui.app import ImprovApp
+from improv.transcripts import Transcript, Turn, save
+from improv.transcripts.store import default_dir
+from improv.tui.app import ImprovApp
 
 
 def chat(title: str, question: str, answer: str) -> Transcript:

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.types import GenerateConfig
+from improv.agents.types import GenerateConfig
 from improv.cli import main
-from transcripts import SCHEMA_VERSION, Transcript, TranscriptError, Turn, load, save
-from transcripts.export import to_jsonl, to_markdown
+from improv.transcripts import SCHEMA_VERSION, Transcript, TranscriptError, Turn, load, save
+from improv.transcripts.export import to_jsonl, to_markdown
 
 
 def tree() -> Transcript:

@@ -7,17 +7,17 @@ import asyncio
 import pytest
 from textual.widgets import Input
 
-import agents.registry
-from agents.backend import Backend
-from agents.errors import ProviderError
-from agents.types import Choice, Completion, GenerateConfig
-from transcripts.store import load
-from tui import registry
-from tui.app import ImprovApp
-from tui.registry import ScreenEntry
-from tui.screens.chat import ChatScreen
-from tui.screens.home import HomeScreen
-from tui.widgets.messages import MessageBubble
+import improv.agents.registry as agent_registry
+from improv.agents.backend import Backend
+from improv.agents.errors import ProviderError
+from improv.agents.types import Choice, Completion, GenerateConfig
+from improv.transcripts.store import load
+from improv.tui import registry
+from improv.tui.app import ImprovApp
+from improv.tui.registry import ScreenEntry
+from improv.tui.screens.chat import ChatScreen
+from improv.tui.screens.home import HomeScreen
+from improv.tui.widgets.messages import MessageBubble
 
 SIZE = (110, 40)
 
@@ -57,7 +57,7 @@ class BrokenBackend(Backend):
 
 @pytest.fixture
 def test_backends(monkeypatch):
-    original = agents.registry.create_backend
+    original = agent_registry.create_backend
 
     def create_backend(model: str, **options):
         if model == "test/slow":
@@ -66,7 +66,7 @@ def test_backends(monkeypatch):
             return BrokenBackend()
         return original(model, **options)
 
-    monkeypatch.setattr(agents.registry, "create_backend", create_backend)
+    monkeypatch.setattr(agent_registry, "create_backend", create_backend)
 
 
 async def settle(app, pilot) -> None:
@@ -320,7 +320,7 @@ async def test_home_screen_tolerates_a_missing_screen_module(data_dir, monkeypat
     monkeypatch.setattr(
         registry,
         "SCREENS",
-        registry.SCREENS + [ScreenEntry("z", "Ghost", "tui.screens.no_such_screen:Ghost", "not written yet")],
+        registry.SCREENS + [ScreenEntry("z", "Ghost", "improv.tui.screens.no_such_screen:Ghost", "not written yet")],
     )
     app = ImprovApp("mock/echo")
     async with app.run_test(size=SIZE, notifications=True) as pilot:

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.model import Model
-from agents.types import GenerateConfig, Message
+from improv.agents.model import Model
+from improv.agents.types import GenerateConfig, Message
 
 from ..schema import Transcript
 

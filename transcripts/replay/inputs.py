@@ -71,7 +71,7 @@ def messages_to_transcript(messages: list, *, id: str, where: str, meta: dict | 
 def read_jsonl(path: Path) -> list[ReplayItem]:
     """One conversation per line: ``{"messages": [...]}``, a bare list of messages, or an OpenAI
     Batch API input line (``{"custom_id", "body": {"messages": [...]}}``)."""
-    from personas import budget
+    from improv.personas import budget
 
     items: list[ReplayItem] = []
     try:

@@ -25,9 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.agent import Agent
-from agents.model import Model
-from agents.types import Completion, GenerateConfig, Message
+from improv.agents.agent import Agent
+from improv.agents.model import Model
+from improv.agents.types import Completion, GenerateConfig, Message
 
 from ..schema import Transcript, Turn
 from .compare import judge_agreement, same

@@ -32,9 +32,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agents.errors import ConfigError, ProviderError
-from agents.retry import with_retries
-from agents.types import Choice, Completion, GenerateConfig, Message, Usage
+from improv.agents.errors import ConfigError, ProviderError
+from improv.agents.retry import with_retries
+from improv.agents.types import Choice, Completion, GenerateConfig, Message, Usage
 
 from ..store import atomic_write
 from .compare import Prices
@@ -62,8 +62,8 @@ class BatchState(BaseModel):
 
 
 def _kind(backend) -> Literal["openai", "anthropic"]:
-    from agents.providers.anthropic_messages import AnthropicBackend
-    from agents.providers.openai_chat import OpenAIChatBackend
+    from improv.agents.providers.anthropic_messages import AnthropicBackend
+    from improv.agents.providers.openai_chat import OpenAIChatBackend
 
     if isinstance(backend, OpenAIChatBackend):
         return "openai"

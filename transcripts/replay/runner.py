@@ -50,8 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.errors import ConfigError, ProviderError
-from agents.model import Model
+from improv.agents.errors import ConfigError, ProviderError
+from improv.agents.model import Model
 
 from ..store import atomic_write
 from .compare import Prices, Summary, summarize

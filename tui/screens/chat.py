@@ -24,10 +24,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Select, Static
 from textual.worker import Worker
 
-from agents.text import printable
-from tui.session import ChatSession, one_line
-from tui.widgets.messages import ConversationView, MessageBubble, label_for
-from tui.widgets.picker import NO_PERSONA, Picker, default_model, parse_vars
+from improv.agents.text import printable
+from improv.tui.session import ChatSession, one_line
+from improv.tui.widgets.messages import ConversationView, MessageBubble, label_for
+from improv.tui.widgets.picker import NO_PERSONA, Picker, default_model, parse_vars
 
 
 class ChatScreen(Screen):
@@ -82,8 +82,8 @@ class ChatScreen(Screen):
 
     # -- conversation ----------------------------------------------------------------------
     async def new_conversation(self, persona_ref: str | None) -> None:
-        from personas import get_persona  # type: ignore[attr-defined]
-        from personas.errors import PersonaError
+        from improv.personas import get_persona  # type: ignore[attr-defined]
+        from improv.personas.errors import PersonaError
 
         self.persona = None
         self.persona_ref = persona_ref
@@ -137,9 +137,9 @@ class ChatScreen(Screen):
 
     # -- the model ---------------------------------------------------------------------------
     async def build_agent(self):
-        from agents.agent import Agent
-        from agents.errors import ConfigError
-        from agents.registry import get_model
+        from improv.agents.agent import Agent
+        from improv.agents.errors import ConfigError
+        from improv.agents.registry import get_model
 
         model_string = self.query_one("#model", Input).value.strip() or default_model(None)
         try:
@@ -163,8 +163,8 @@ class ChatScreen(Screen):
     async def reply(self, parent: str | None, restore: str | None) -> None:
         """Stream one reply to ``parent`` into a new bubble. ``restore`` is the active leaf to go
         back to if no reply comes of it (error, or cancelled before the first token)."""
-        from agents.errors import ImprovError, ProviderError
-        from personas.errors import PersonaError
+        from improv.agents.errors import ImprovError, ProviderError
+        from improv.personas.errors import PersonaError
 
         assert self.session is not None
         session = self.session
@@ -231,8 +231,8 @@ class ChatScreen(Screen):
 
     @on(Input.Submitted, "#model")
     def model_changed(self, event: Input.Submitted) -> None:
-        from agents.errors import ConfigError
-        from agents.registry import parse_model_string
+        from improv.agents.errors import ConfigError
+        from improv.agents.registry import parse_model_string
 
         try:
             parse_model_string(event.value.strip() or default_model(None))

@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option
 from rich.text import Text
 
-from agents.text import printable
+from improv.agents.text import printable
 
 
 def _share(s) -> str:
@@ -73,7 +73,7 @@ class ClassifyScreen(Screen):
 
     @on(Input.Submitted, "#path")
     def action_load(self) -> None:
-        from transcripts.store import load, resolve
+        from improv.transcripts.store import load, resolve
 
         ref = self.query_one("#path", Input).value.strip()
         if not ref:
@@ -107,8 +107,8 @@ class ClassifyScreen(Screen):
     async def _classify(self, turn_id: str, claim: str | None, truth: str | None) -> None:
         import asyncio
 
-        from agents.registry import get_model
-        from evaluator.falsehood.classify import aclassify
+        from improv.agents.registry import get_model
+        from improv.evaluator.falsehood.classify import aclassify
 
         try:
             model = await asyncio.to_thread(get_model, self.model_name)

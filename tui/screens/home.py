@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui import registry
-from tui.registry import ScreenEntry
+from improv.tui import registry
+from improv.tui.registry import ScreenEntry
 
 
 def available(entry: ScreenEntry) -> bool:

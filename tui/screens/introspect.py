@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from agents.text import printable
+from improv.agents.text import printable
 
 
 def reliability_plot(bins, width: int = 30) -> str:
@@ -83,8 +83,8 @@ class IntrospectScreen(Screen):
     async def _run(self) -> None:
         import asyncio
 
-        from agents.registry import get_model
-        from evaluator.introspection import Quiz, QuizSettings, load_tasks, select
+        from improv.agents.registry import get_model
+        from improv.evaluator.introspection import Quiz, QuizSettings, load_tasks, select
 
         try:
             n = int(self._value("n") or 5)

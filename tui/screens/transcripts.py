@@ -23,7 +23,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, ProgressBar, Static
 
-from agents.text import printable
+from improv.agents.text import printable
 
 
 @dataclass
@@ -58,8 +58,8 @@ def load_source(ref: str | None):
     """The original of a replay: a transcript file, or one line of a messages JSONL."""
     if not ref:
         return None
-    from transcripts.replay.inputs import read_jsonl
-    from transcripts.store import load
+    from improv.transcripts.replay.inputs import read_jsonl
+    from improv.transcripts.store import load
 
     path, sep, line = ref.rpartition(":")
     if sep and line.isdigit() and path.endswith(".jsonl"):
@@ -120,14 +120,14 @@ class TranscriptsScreen(Screen):
     # -- listing --------------------------------------------------------------------------------
 
     def folder(self) -> Path:
-        from transcripts.store import default_dir
+        from improv.transcripts.store import default_dir
 
         text = self.query_one("#folder", Input).value.strip()
         return Path(text) if text else default_dir()
 
     def action_reload(self) -> None:
-        from transcripts.replay.runner import RESULTS, replayed_transcripts
-        from transcripts.store import list_transcripts, load
+        from improv.transcripts.replay.runner import RESULTS, replayed_transcripts
+        from improv.transcripts.store import list_transcripts, load
 
         entries: list[Entry] = []
         folder = self.folder()
@@ -227,13 +227,13 @@ class TranscriptsScreen(Screen):
 
     @work(exclusive=True, group="replay")
     async def run_replay(self, sources: list[Entry]) -> None:
-        from agents.agent import Agent
-        from agents.registry import get_model
-        from transcripts.replay.inputs import ReplayItem
-        from transcripts.replay.modes import Regenerate
-        from transcripts.replay.runner import run_replay
-        from transcripts.store import default_dir
-        from tui.session import one_line
+        from improv.agents.agent import Agent
+        from improv.agents.registry import get_model
+        from improv.transcripts.replay.inputs import ReplayItem
+        from improv.transcripts.replay.modes import Regenerate
+        from improv.transcripts.replay.runner import run_replay
+        from improv.transcripts.store import default_dir
+        from improv.tui.session import one_line
 
         bar = self.query_one("#progress", ProgressBar)
         model_text = self.query_one("#model", Input).value.strip() or None
@@ -249,7 +249,7 @@ class TranscriptsScreen(Screen):
             model = get_model(model_text, max_connections=8)
             persona = None
             if self.persona_name:
-                from personas import get_persona
+                from improv.personas import get_persona
 
                 persona = get_persona(self.persona_name)
             agent = Agent(model, persona)

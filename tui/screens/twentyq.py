@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from agents.text import printable
+from improv.agents.text import printable
 
 SPARK = "▁▂▃▄▅▆▇█"
 CONDITIONS = ("uncommitted", "committed")
@@ -117,10 +117,10 @@ class TwentyQScreen(Screen):
     def new_games(self) -> None:
         import random
 
-        from games.engine import COMMITTED, UNCOMMITTED, pick_secret
-        from personas import get_persona
-        from games.table import load_table
-        from transcripts.schema import Transcript
+        from improv.games.engine import COMMITTED, UNCOMMITTED, pick_secret
+        from improv.personas import get_persona
+        from improv.games.table import load_table
+        from improv.transcripts.schema import Transcript
 
         self.table = load_table()
         self.rng = random.Random()  # draws answers from the model's P(yes)/P(no)
@@ -142,13 +142,13 @@ class TwentyQScreen(Screen):
 
     async def get_model(self):
         if self.model is None:
-            from agents.registry import get_model
+            from improv.agents.registry import get_model
 
             self.model = await asyncio.to_thread(get_model, self.model_name)
         return self.model
 
     def refresh_views(self) -> None:
-        from games.engine import main_line
+        from improv.games.engine import main_line
 
         for cond in CONDITIONS:
             t = self.games.get(cond)
@@ -217,14 +217,14 @@ class TwentyQScreen(Screen):
         self.run_worker(self._ask(question), exclusive=True, group="twentyq")
 
     async def _ask(self, question: str) -> None:
-        from games.engine import answer_question, answerer, ask_text, default_answer_format
+        from improv.games.engine import answer_question, answerer, ask_text, default_answer_format
 
         self.busy = True
         self.status("asking…")
         try:
             model = await self.get_model()
-            from games.answers import LabelSet
-            from transcripts.schema import Turn
+            from improv.games.answers import LabelSet
+            from improv.transcripts.schema import Turn
 
             async def one(cond: str):
                 t = self.games[cond]
@@ -270,7 +270,7 @@ class TwentyQScreen(Screen):
         self._start(self._exact(), "exact posterior…")
 
     async def _resample(self, ats: list[int]) -> None:
-        from games.analysis import analyse_node
+        from improv.games.analysis import analyse_node
 
         self.busy = True
         try:
@@ -290,7 +290,7 @@ class TwentyQScreen(Screen):
             self.busy = False
 
     async def _exact(self) -> None:
-        from games.analysis import exact_posterior
+        from improv.games.analysis import exact_posterior
 
         self.busy = True
         try:

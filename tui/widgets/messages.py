@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from agents.text import printable
+from improv.agents.text import printable
 
 
 def label_for(role: str, *, model: str | None = None, persona: str | None = None, greeting: bool = False) -> str:

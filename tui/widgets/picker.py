@@ -13,7 +13,7 @@ NO_PERSONA = ""
 
 
 def default_model(model: str | None) -> str:
-    from agents.registry import DEFAULT_MODEL
+    from improv.agents.registry import DEFAULT_MODEL
 
     return model or os.environ.get("IMPROV_MODEL") or DEFAULT_MODEL
 
@@ -21,8 +21,8 @@ def default_model(model: str | None) -> str:
 def persona_options(current: str | None) -> list[tuple[Text, str]]:
     """(label, value) for every known persona (built-in, then the user's), plus ``current`` if it
     is a path or an unknown name, so a persona file given on the command line is selectable."""
-    from personas import all_personas, builtin_personas  # type: ignore[attr-defined]
-    from personas.errors import PersonaError
+    from improv.personas import all_personas, builtin_personas  # type: ignore[attr-defined]
+    from improv.personas.errors import PersonaError
 
     try:
         names = sorted(all_personas())
