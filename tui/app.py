@@ -85,9 +85,9 @@ class ImprovApp(App):
             try:
                 screen = cls(model=self.options.model, persona=self.options.persona)
             except Exception as err:  # a broken screen must not take the app down
-                from improv.tui.session import one_line
+                from improv.tui.widgets.data import error_line
 
-                self.notify(f"{entry.title}: cannot open: {one_line(err)}", severity="error", markup=False)
+                self.notify(f"{entry.title}: cannot open: {error_line(err)}", severity="error", markup=False)
                 return None
             self.install_screen(screen, name=name)
         self.push_screen(name)

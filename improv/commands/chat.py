@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from improv.agents.errors import ImprovError, ProviderError, RequestRefused
     from improv.agents.text import printable
     from improv.personas.errors import PersonaError
-    from improv.tui.session import ChatSession, one_line
+    from improv.cli import error_line
+    from improv.transcripts.session import ChatSession
 
     agent = build_agent(args)
     session = ChatSession(out=args.out)
@@ -43,17 +44,13 @@ def run(args: argparse.Namespace) -> int:
         write(f"{printable(greeting.content)}\n")  # saved with the first message
 
     async def reply(parent: str | None) -> None:
-        turn = session.new_reply(parent, agent)
-        stream = agent.stream(session.history(parent))
+        started = []
         try:
-            async for delta in stream:
-                turn.content += delta
-                write(printable(delta))
+            await session.reply(parent, agent, on_start=started.append, on_delta=lambda d: write(printable(d)))
         except asyncio.CancelledError:
-            kept = session.finish(turn, cancelled=True)
+            kept = bool(started) and session.is_kept(started[0])
             write(" [cancelled]\n" if kept else "[cancelled]\n")
             return
-        session.finish(turn, finish_reason=stream.finish_reason, settings=stream.settings)
         write("\n")
 
     with asyncio.Runner() as runner:
@@ -95,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                     pass
                 except (ImprovError, ProviderError, PersonaError) as err:
                     write("\n")
-                    print(f"improv: error: {one_line(err)}", file=sys.stderr)
+                    print(f"improv: error: {error_line(err)}", file=sys.stderr)
                     if isinstance(err, (ImprovError, PersonaError)) and not isinstance(err, RequestRefused):
                         return 2  # a setting the user must fix: no use asking again
                 session.save()

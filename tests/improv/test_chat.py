@@ -94,14 +94,3 @@ def test_capability_error_mid_chat_exits_2_with_transcript(monkeypatch, capsys):
     assert [x.role for x in t.turns] == ["user"]
     json.loads(open(saved_path(out)).read())  # a whole file, not half-written
 
-
-def test_a_failed_message_does_not_ride_along_in_later_requests():
-    from improv.tui.session import ChatSession
-
-    session = ChatSession()
-    failed = session.add_user("a message far too long for the model")
-    # its reply failed: nothing was added; the next message goes beside it, not after it
-    second = session.add_user("short one")
-    assert second.parent == failed.parent and failed.meta["unanswered"] is True
-    assert [m.content for m in session.history(second.id)] == ["short one"]
-    assert failed in session.transcript.turns  # kept in the tree, nothing lost

@@ -6,7 +6,7 @@
   ``alt+right`` (or ``[`` / ``]`` when the prompt is not focused) step between the siblings of
   the focused reply (or the last one), shown as ``‹ 2/3 ›``.
 - ``escape`` cancels a reply in flight. The partial reply is *kept*, marked
-  ``finish_reason="cancelled"`` and ``meta["cancelled"]=True`` (see `tui.session`); a reply
+  ``finish_reason="cancelled"`` and ``meta["cancelled"]=True`` (see `transcripts.session`); a reply
   cancelled before its first token is discarded.
 - The transcript is saved after every turn (the app's ``out`` directory or the default store).
 - Changing the persona starts a new conversation (its greeting is the first assistant turn);
@@ -25,7 +25,8 @@ from textual.widgets import Footer, Header, Input, Select, Static
 from textual.worker import Worker
 
 from improv.agents.text import printable
-from improv.tui.session import ChatSession, one_line
+from improv.transcripts.session import ChatSession
+from improv.tui.widgets.data import error_line
 from improv.tui.widgets.messages import ConversationView, MessageBubble, label_for
 from improv.tui.widgets.picker import NO_PERSONA, Picker, default_model, parse_vars
 
@@ -77,7 +78,7 @@ class ChatScreen(Screen):
 
     def error(self, err: BaseException | str) -> None:
         """One line, never markup (error text may quote model output or file contents)."""
-        text = err if isinstance(err, str) else one_line(err)
+        text = err if isinstance(err, str) else error_line(err)
         self.notify(text, severity="error", markup=False, timeout=6)
 
     # -- conversation ----------------------------------------------------------------------
@@ -204,7 +205,7 @@ class ChatScreen(Screen):
             await give_up()
             return
         except Exception as err:  # a bug in a backend must not take the app down
-            self.error(f"{type(err).__name__}: {one_line(err)}")
+            self.error(f"{type(err).__name__}: {error_line(err)}")
             await give_up()
             return
         session.finish(turn, finish_reason=stream.finish_reason, settings=stream.settings)

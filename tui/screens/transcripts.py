@@ -233,7 +233,7 @@ class TranscriptsScreen(Screen):
         from improv.transcripts.replay.modes import Regenerate
         from improv.transcripts.replay.runner import run_replay
         from improv.transcripts.store import default_dir
-        from improv.tui.session import one_line
+        from improv.tui.widgets.data import error_line
 
         bar = self.query_one("#progress", ProgressBar)
         model_text = self.query_one("#model", Input).value.strip() or None
@@ -259,7 +259,7 @@ class TranscriptsScreen(Screen):
             finally:
                 await model.aclose()
         except Exception as err:
-            self.set_status(f"replay failed: {one_line(err)}")
+            self.set_status(f"replay failed: {error_line(err)}")
             return
         self.last_result = result
         self.replay_dirs.append(out)

@@ -1,43 +1,38 @@
-"""A chat session: the transcript tree being grown, where it is saved, and its branches.
+"""A chat session: a conversation with an agent, grown as a transcript tree and saved.
 
-Shared by the chat screen and `improv chat`. No Textual import here, and no printing: the
-front ends render. A reply is built as a `Turn` that is added to the transcript only when it
-finishes (or is cancelled with some text), so a failed call leaves no empty turn behind.
+The one chat object that both front ends drive: `improv chat` (lines on stdin/stdout) and the
+TUI's chat screen. It owns the transcript, where it is saved, and its branches; the front ends
+only render what it returns. Nothing here prints or imports a front end.
 
-Cancelled replies are *kept*: their partial text is stored with ``finish_reason="cancelled"``
-and ``meta["cancelled"] = True``. A reply cancelled before its first token is discarded.
+A reply is built as a `Turn` that joins the transcript only when it finishes (or is cancelled
+with some text), so a failed call leaves no empty turn behind. A cancelled reply is *kept*:
+its partial text is stored with ``finish_reason="cancelled"`` and ``meta["cancelled"] = True``;
+one cancelled before its first token is discarded.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .schema import Transcript, Turn
 
 if TYPE_CHECKING:
     from improv.agents.agent import Agent
     from improv.personas.schema import Persona
-    from improv.transcripts.schema import Transcript, Turn
-
-
-def one_line(err: BaseException) -> str:
-    """The first line of an error message (what a notice or a CLI error line shows)."""
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
 
 
 class ChatSession:
-    def __init__(self, transcript: "Transcript | None" = None, out: Path | str | None = None) -> None:
-        from improv.transcripts.schema import Transcript
-
+    def __init__(self, transcript: Transcript | None = None, out: Path | str | None = None) -> None:
         self.transcript = transcript if transcript is not None else Transcript(kind="chat")
-        self.out = Path(out) if out else None
-        self.saved: Path | None = None
+        self.out = Path(out) if out else None  # transcript folder; None: the default store
+        self.saved: Path | None = None  # where it was last saved
 
     # -- set-up ----------------------------------------------------------------------------
-    def start(self, persona: "Persona | None") -> "Turn | None":
-        """Record the persona and show its greeting as the first assistant turn."""
-        from improv.transcripts.schema import Turn
-
+    def start(self, persona: "Persona | None") -> Turn | None:
+        """Record the persona and add its greeting as the first assistant turn (if it has one)."""
         if persona is None:
             return None
         name = self.transcript.add_persona(persona)
@@ -48,13 +43,11 @@ class ChatSession:
         )
 
     # -- growth ----------------------------------------------------------------------------
-    def add_user(self, text: str) -> "Turn":
+    def add_user(self, text: str) -> Turn:
         """A new user message on the branch in view. A message left without a reply (its reply
         failed, say it was too long for the model) stays in the tree, marked ``unanswered``, but
         the new message becomes its sibling: one failed message must not ride along in every
         later request."""
-        from improv.transcripts.schema import Turn
-
         t = self.transcript
         if not t.title:
             t.title = text[:60]
@@ -86,10 +79,8 @@ class ChatSession:
         """The messages up to and including ``parent`` (what the model sees before its reply)."""
         return self.transcript.messages(parent) if parent is not None else []
 
-    def new_reply(self, parent: str | None, agent: "Agent") -> "Turn":
+    def new_reply(self, parent: str | None, agent: "Agent") -> Turn:
         """An assistant turn for ``agent``'s reply to ``parent``, not yet in the transcript."""
-        from improv.transcripts.schema import Turn
-
         persona = self.transcript.add_persona(agent.persona) if agent.persona else None
         return Turn(
             parent=parent,
@@ -103,8 +94,8 @@ class ChatSession:
             scripted=agent.model.name.startswith("mock/"),
         )
 
-    def finish(self, turn: "Turn", *, cancelled: bool = False, finish_reason: str | None = None,
-               settings: dict | None = None) -> "Turn | None":
+    def finish(self, turn: Turn, *, cancelled: bool = False, finish_reason: str | None = None,
+               settings: dict | None = None) -> Turn | None:
         """Add a streamed reply to the transcript (None: cancelled before any text, discarded),
         with the finish reason and settings its stream reported."""
         turn.finish_reason = finish_reason or turn.finish_reason
@@ -119,8 +110,38 @@ class ChatSession:
             turn.finish_reason = "stop"
         return self.transcript.add(turn)
 
+    async def reply(self, parent: str | None, agent: "Agent", *,
+                    on_start: Callable[[Turn], None] | None = None,
+                    on_delta: Callable[[str], None] | None = None) -> Turn:
+        """Stream ``agent``'s reply to ``parent`` into the transcript and return its turn.
+
+        ``on_start(turn)`` is called once the turn exists (before the first token), ``on_delta``
+        with each piece of text. Cancelled (the task is cancelled): the partial reply is kept or
+        discarded as `finish` says, and the cancellation propagates; the caller reads the outcome
+        from the turn it got in ``on_start`` (``is_kept``). Errors propagate and add nothing."""
+        turn = self.new_reply(parent, agent)
+        if on_start is not None:
+            on_start(turn)
+        stream = agent.stream(self.history(parent))
+        try:
+            async for delta in stream:
+                turn.content += delta
+                if on_delta is not None:
+                    on_delta(delta)
+        except asyncio.CancelledError:
+            self.finish(turn, cancelled=True)
+            raise
+        self.finish(turn, finish_reason=stream.finish_reason, settings=stream.settings)
+        return turn
+
+    def is_kept(self, turn: Turn) -> bool:
+        """Whether ``turn`` made it into the transcript (a reply cancelled before its first
+        token did not)."""
+        return any(t is turn for t in self.transcript.turns)
+
     def save(self) -> Path:
-        from improv.transcripts.store import save
+        """Write the transcript (atomically; the same file from the second save on)."""
+        from .store import save
 
         self.saved = save(self.transcript, self.out) if self.saved is None else save(self.transcript, path=self.saved)
         return self.saved
