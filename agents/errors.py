@@ -62,3 +62,20 @@ class RequestRefused(ProviderConfigError):
     """The server refused this request as sent (400/413/422: a prompt over the context, a
     max_tokens it will not honour). The request must change; the settings may be fine, so an
     interactive chat goes on with the next message."""
+
+
+class SettingError(ConfigError):
+    """A setting's value is wrong. ``setting`` is the library's name for it (``model``,
+    ``temperature``, ``turn``...), never a CLI flag or a screen field: each front end words the
+    error in its own terms (`improv.options.cli_error` names the flag). ``value``, when given,
+    is the offending value as it should be shown (already quoted where that helps)."""
+
+    def __init__(self, setting: str, detail: str, value: str | None = None) -> None:
+        self.setting = setting
+        self.detail = detail
+        self.value = value
+        super().__init__(self.worded(setting))
+
+    def worded(self, name: str) -> str:
+        """The message with the setting called ``name`` (a flag, a field label)."""
+        return f"{name} {self.value}: {self.detail}" if self.value is not None else f"{name}: {self.detail}"

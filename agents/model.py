@@ -189,4 +189,12 @@ class Model:
         await self.backend.aclose()
 
 
-__all__ = ["Model", "Usage", "DEFAULT_MAX_CONNECTIONS"]
+def require_model(model, where: str) -> "Model":
+    """``model`` if it is a `Model`; library calls take one, never a model string (a front end
+    parses the string once, into a `RunSpec`, and builds the model from it)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"{where} takes a Model (build it with improv.agents.spec.build_model), not {type(model).__name__}")
+    return model
+
+
+__all__ = ["Model", "Usage", "DEFAULT_MAX_CONNECTIONS", "require_model"]

@@ -14,9 +14,8 @@ from .cache import ResponseCache
 from .errors import ConfigError
 from .model import DEFAULT_MAX_CONNECTIONS, Model
 from .retry import RetryPolicy
+from .spec import DEFAULT_MODEL, default_model
 from .types import GenerateConfig
-
-DEFAULT_MODEL = "organism"
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,9 @@ def get_model(
     on_retry=None,
     chat_template: str | None = None,
 ) -> Model:
-    """The `Model` for a model string (default: the built-in model)."""
-    backend = create_backend(model or os.environ.get("IMPROV_MODEL") or DEFAULT_MODEL, chat_template=chat_template)
+    """The `Model` for a model string (default: `spec.default_model()`). Front ends build models
+    from a `RunSpec` (`spec.build_model`); this is the factory underneath."""
+    backend = create_backend(model or default_model(), chat_template=chat_template)
     if cache is True:
         cache = ResponseCache()
     return Model(

@@ -50,3 +50,12 @@ def json_safe(dumped: str) -> str:
     the same value.
     """
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
+def first_line(err: BaseException | str) -> str:
+    """The first line of an error (or text), safe for one terminal line: how every front end
+    shows an error it cannot do more with. An error with no text shows its type's name."""
+    lines = str(err).strip().splitlines()
+    if lines:
+        return one_line(lines[0].strip())
+    return type(err).__name__ if isinstance(err, BaseException) else ""

@@ -54,10 +54,9 @@ def build_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
 
 def error_line(err: BaseException) -> str:
     """The first line of an error, control characters escaped (it may quote a file's text)."""
-    from improv.agents.text import one_line
+    from improv.agents.text import first_line
 
-    text = str(err).strip().splitlines()
-    return one_line(text[0]) if text else type(err).__name__
+    return first_line(err)
 
 
 def dispatch(argv: list[str]) -> int:
@@ -79,12 +78,17 @@ def dispatch(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from improv.agents.errors import ImprovError, ProviderError
+    from improv.agents.errors import ImprovError, ProviderError, SettingError
     from improv.personas.errors import PersonaError
 
     argv = sys.argv[1:] if argv is None else argv
     try:
         return dispatch(argv)
+    except SettingError as err:  # named by the library's setting; worded here with the flag
+        from improv.options import cli_error
+
+        print(f"improv: error: {error_line(cli_error(err))}", file=sys.stderr)
+        return 2
     except (ImprovError, PersonaError) as err:
         print(f"improv: error: {error_line(err)}", file=sys.stderr)
         return 2

@@ -8,94 +8,150 @@ import sys
 from typing import Any
 
 
-def add_model_options(parser: argparse.ArgumentParser, *, persona: bool = True, samples: bool = True) -> None:
+#: generation settings a command may offer, in the order shown in --help
+SETTINGS = ("temperature", "top_p", "max_tokens", "seed", "n", "logprobs")
+
+_SETTING_HELP = {
+    "temperature": "sampling temperature, 0 (greedy) to 2 (default: {persona}the provider's)",
+    "top_p": "nucleus sampling mass, above 0 up to 1 (default: {persona}1.0)",
+    "max_tokens": "most new tokens per reply (default: {persona}the backend's limit)",
+    "seed": "sampling seed, for backends that take one (hf/, organism, OpenAI-compatible; refused by anthropic/)",
+    "n": "number of samples, each shown (default 1)",
+    "logprobs": "ask for token logprobs (hf/, organism, OpenAI-compatible)",
+}
+
+#: a library setting name -> the flag that sets it, where it is not --setting-name
+_FLAGS = {"model": "-m", "persona": "-p", "variables": "--var", "n": "-n"}
+
+
+def flag(setting: str) -> str:
+    """The CLI flag for a library setting name (``max_tokens`` -> ``--max-tokens``)."""
+    return _FLAGS.get(setting, "--" + setting.replace("_", "-"))
+
+
+def cli_error(err) -> str:
+    """A `SettingError` worded for the command line: the flag, then what is wrong."""
+    return err.worded(flag(err.setting))
+
+
+def add_model_options(
+    parser: argparse.ArgumentParser,
+    *,
+    persona: bool = True,
+    samples: bool = True,
+    settings: tuple[str, ...] = SETTINGS,
+    model_help: str = "provider/model",
+    defaults: dict[str, Any] | None = None,
+    help: dict[str, str] | None = None,
+    extras: bool = True,
+) -> None:
+    """``-m`` and its companions, defined once for every command. A command drops what it cannot
+    honour: ``persona=False`` (it builds no agent), ``samples=False`` (no ``-n``), ``settings``
+    (the generation settings it passes on). ``--chat-template``, ``--cache`` and
+    ``--max-connections`` apply to any model, so every command has them (``extras=False``:
+    a front end that does not pass them on yet)."""
+    defaults = defaults or {}
+    fill = "the persona's, else " if persona else ""
+    helps = {**{k: v.format(persona=fill) for k, v in _SETTING_HELP.items()}, **(help or {})}
     g = parser.add_argument_group("model")
-    g.add_argument("-m", "--model", default=None, help="provider/model (default: $IMPROV_MODEL or the built-in model)")
+    g.add_argument("-m", "--model", default=defaults.get("model"),
+                   help=f"{model_help} (default: {defaults['model'] if 'model' in defaults else '$IMPROV_MODEL, else the built-in model'})")
     if persona:
         g.add_argument("-p", "--persona", default=None, help="persona name or YAML/card file (improv personas list)")
-        g.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="persona template variable")
-    g.add_argument("-t", "--temperature", type=float, default=None)
-    g.add_argument("--top-p", type=float, default=None)
-    g.add_argument("--max-tokens", type=int, default=None)
-    g.add_argument("--seed", type=int, default=None)
-    if samples:
-        g.add_argument("-n", type=int, default=1, help="number of samples")
-    g.add_argument("--logprobs", action="store_true", help="ask for token logprobs")
+        g.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                       help="persona template variable (repeatable)")
+    names = [s for s in settings if s != "n" or samples]
+    # what this command registered, so run_spec reads only these (introspect's -n is not samples)
+    parser.set_defaults(_model_settings=tuple(names), _model_persona=persona)
+    if "temperature" in names:
+        g.add_argument("-t", "--temperature", type=float, default=defaults.get("temperature"), help=helps["temperature"])
+    if "top_p" in names:
+        g.add_argument("--top-p", type=float, default=defaults.get("top_p"), help=helps["top_p"])
+    if "max_tokens" in names:
+        g.add_argument("--max-tokens", type=int, default=defaults.get("max_tokens"), help=helps["max_tokens"])
+    if "seed" in names:
+        g.add_argument("--seed", type=int, default=defaults.get("seed"), help=helps["seed"])
+    if "n" in names:
+        g.add_argument("-n", type=int, default=defaults.get("n", 1), help=helps["n"])
+    if "logprobs" in names:
+        g.add_argument("--logprobs", action="store_true", help=helps["logprobs"])
+    if not extras:
+        return
     g.add_argument("--chat-template", default=None, metavar="FILE",
                    help="Jinja chat template for an hf/ model without one (default: $IMPROV_CHAT_TEMPLATE)")
-    g.add_argument("--cache", action="store_true", help="use the on-disk response cache")
-    g.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint")
+    g.add_argument("--cache", action="store_true", help="reuse earlier samples from the on-disk response cache")
+    g.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint (default 16)")
+
+
+def add_judge_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--judge", default=None, metavar="MODEL", help=help)
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def parse_vars(pairs: list[str]) -> dict[str, str]:
-    from improv.agents.errors import ConfigError
+def add_save_options(parser: argparse.ArgumentParser, what: str = "the transcript") -> None:
+    """``--out DIR`` and ``--no-save`` for a command that saves transcripts."""
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help=f"folder to save {what} in (default: $IMPROV_DATA_DIR/transcripts, else "
+                             "the user data dir's transcripts folder)")
+    parser.add_argument("--no-save", action="store_true", help=f"do not save {what}")
 
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ConfigError(f"--var {pair!r}: expected NAME=VALUE")
-        out[name] = value
-    return out
+
+def parse_vars(pairs: list[str]) -> dict[str, str]:
+    from improv.agents.spec import parse_variables
+
+    return parse_variables(pairs)
+
+
+def run_spec(args: argparse.Namespace, model: str | None = None, *, setting: str = "judge"):
+    """The one `RunSpec` for a command's options. With ``model`` (another option's model
+    string: a judge, a predictor), the spec is for that model, ``setting`` names the option in
+    errors, and persona, variables, chat template and generation settings (the main model's) are
+    left out."""
+    from improv.agents.errors import SettingError
+    from improv.agents.spec import parse_run_spec
+
+    common = {"cache": getattr(args, "cache", False), "max_connections": getattr(args, "max_connections", 16)}
+    if model is None:
+        persona = getattr(args, "_model_persona", True)
+        return parse_run_spec(
+            getattr(args, "model", None),
+            persona=getattr(args, "persona", None) if persona else None,
+            variables=getattr(args, "var", None) if persona else None,
+            chat_template=getattr(args, "chat_template", None),
+            **common,
+            **{s: getattr(args, s, None) for s in getattr(args, "_model_settings", SETTINGS)},
+        )
+    try:
+        return parse_run_spec(model, **common)
+    except SettingError as err:
+        raise SettingError(setting, err.detail) from None
 
 
 def generate_config(args: argparse.Namespace):
-    from pydantic import ValidationError
-
-    from improv.agents.errors import ConfigError
-    from improv.agents.types import GenerateConfig
-
-    fields: dict[str, Any] = {}
-    for name in ("temperature", "top_p", "max_tokens", "seed"):
-        value = getattr(args, name, None)
-        if value is not None:
-            fields[name] = value
-    if getattr(args, "n", 1) != 1:
-        fields["n"] = args.n
-    if getattr(args, "logprobs", False):
-        fields["logprobs"] = True
-    try:
-        return GenerateConfig(**fields)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    return run_spec(args).config
 
 
-def build_model(args: argparse.Namespace, model: str | None = None):
-    from improv.agents.errors import ConfigError
-    from improv.agents.registry import get_model
+def build_model(args: argparse.Namespace, model: str | None = None, *, setting: str = "judge"):
+    """The `Model` for ``-m`` (or for ``model``, another option's model string)."""
+    from improv.agents.spec import build_model as build
 
-    name = model if model is not None else args.model
-    if name is not None and not name.strip():  # `-m ''` (an unset shell variable) is a mistake, not "the default"
-        raise ConfigError("-m '': empty model string; expected <provider>/<model>, e.g. openai/gpt-4o-mini")
+    return build(run_spec(args, model, setting=setting))
 
-    from improv.agents.providers.hf import read_chat_template
 
-    template = getattr(args, "chat_template", None)
-    return get_model(
-        name,
-        cache=getattr(args, "cache", False),
-        max_connections=getattr(args, "max_connections", 16),
-        chat_template=read_chat_template(template) if template else None,
-    )
+def build_judge(args: argparse.Namespace):
+    """The ``--judge`` model, or None."""
+    judge = getattr(args, "judge", None)
+    return build_model(args, judge, setting="judge") if judge else None
 
 
 def build_agent(args: argparse.Namespace):
     """The `Agent` the model options describe."""
-    from improv.agents.agent import Agent
+    from improv.agents.spec import build_agent as build
 
-    persona = None
-    if getattr(args, "persona", None):
-        from improv.personas import get_persona  # type: ignore[attr-defined]
-
-        persona = get_persona(args.persona)
-    agent = Agent(build_model(args), persona, generate_config(args), parse_vars(getattr(args, "var", [])))
-    agent.system_prompt  # fail now, with a clear message, if a template variable is missing
-    return agent
+    return build(run_spec(args))
 
 
 def print_json(data: Any) -> None:

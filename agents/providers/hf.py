@@ -45,6 +45,7 @@ from typing import Any
 from ..backend import Backend
 from ..env import env_number
 from ..errors import ConfigError, RequestRefused
+from ..text import first_line
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 from . import hf_scoring
 from .hf_source import ModelSource, check_model_dir, resolve
@@ -95,7 +96,7 @@ def from_source(source: ModelSource, what: str = "hf model", dtype: str = "float
             str(source.folder), local_files_only=True, trust_remote_code=False, dtype=getattr(torch, dtype),
             **(where or {"use_safetensors": True}))
     except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = first_line(err)
         raise ConfigError(f"{what} at {source.path} could not be loaded: {first}") from None
     return tokenizer, model
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..text import first_line
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 #: what a download fetches: config, weights, tokenizer and chat template; never code
@@ -84,7 +85,7 @@ def _hub(repo_id: str, what: str) -> ModelSource:
         try:
             folder = snapshot_download(repo_id, cache_dir=cache, allow_patterns=_HUB_FILES, etag_timeout=10)
         except Exception as err:
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            first = first_line(err)
             raise ConfigError(
                 f"hf/{repo_id}: not a local path, not in the Hugging Face cache at {cache}, and the download failed: {first}"
             ) from None

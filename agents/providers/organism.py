@@ -20,7 +20,7 @@ WHAT = "built-in model"
 
 def default_model_dir() -> Path:
     """``<organism package>/model``, found without importing the package."""
-    spec = importlib.util.find_spec("organism")
+    spec = importlib.util.find_spec("improv.organism")
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
         raise ConfigError("the organism package is not installed; reinstall improv-eval")

@@ -19,7 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from improv.agents.errors import ConfigError, ImprovError
+from improv.agents.errors import ConfigError, ImprovError, SettingError
+from improv.agents.model import require_model
+from improv.agents.text import first_line
 from improv.agents.types import GenerateConfig, Message
 
 from .belief import BeliefEvidence, elicit
@@ -62,14 +64,14 @@ def resolve_turn(transcript, turn: str | int):
         t = transcript.turn(text)
     except KeyError:
         if not text.isdigit():
-            raise ConfigError(f"--turn {text}: no such turn in transcript {transcript.id}") from None
+            raise SettingError("turn", f"no such turn in transcript {transcript.id}", text) from None
         replies = [t for t in transcript.path() if t.role == "assistant"]
         i = int(text)
         if not 1 <= i <= len(replies):
-            raise ConfigError(f"--turn {i}: the active branch has {len(replies)} assistant replies")
+            raise SettingError("turn", f"the active branch has {len(replies)} assistant replies", str(i))
         return replies[i - 1]
     if t.role != "assistant":
-        raise ConfigError(f"--turn {text}: turn is a {t.role} turn, not an agent reply")
+        raise SettingError("turn", f"turn is a {t.role} turn, not an agent reply", text)
     return t
 
 
@@ -125,11 +127,9 @@ async def aclassify(
     temperature: float = 1.0,
     exact: bool = True,
 ) -> Verdict:
-    """Classify the false claim in one agent turn; returns the verdict with all its evidence."""
-    from improv.agents.registry import get_model
-
-    if model is None or isinstance(model, str):
-        model = get_model(model)
+    """Classify the false claim in one agent turn; returns the verdict with all its evidence.
+    ``model`` is a `Model` (the front end builds it from its run spec)."""
+    require_model(model, "aclassify")
     judge = as_judge(judge)
     probe = as_probe(probe)
     if probe is not None and hasattr(probe, "check"):
@@ -352,10 +352,7 @@ def score(results: list[CaseResult]) -> tuple[list[str], dict, list[ClassMetrics
 async def aclassify_batch(cases: list[Case], model=None, judge=None, *, k: int = 10, samples: int = 10,
                           progress: Callable[[int, int, CaseResult], None] | None = None, concurrency: int = 4,
                           seed: int | None = 0, keep_detail: bool = True, **kw) -> BatchResult:
-    from improv.agents.registry import get_model
-
-    if model is None or isinstance(model, str):
-        model = get_model(model)
+    require_model(model, "aclassify_batch")
     judge = as_judge(judge)
     if kw.get("probe") is not None:
         kw["probe"] = as_probe(kw["probe"])  # one probe object: trained once for the batch
@@ -376,7 +373,7 @@ async def aclassify_batch(cases: list[Case], model=None, judge=None, *, k: int =
                 r = CaseResult(id=cid, label=case.label, verdict=v.verdict, confidence=v.confidence, rule=v.rule,
                                detail=v if keep_detail else None)
             except ImprovError as err:
-                r = CaseResult(id=cid, label=case.label, verdict=None, error=str(err).splitlines()[0])
+                r = CaseResult(id=cid, label=case.label, verdict=None, error=first_line(err))
         results[i] = r
         done += 1
         if progress is not None:

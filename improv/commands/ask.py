@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from improv.options import add_json_option, add_model_options, build_agent, print_json
+from improv.options import add_json_option, add_model_options, add_save_options, build_agent, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", help="the user message")
     add_model_options(parser)
     add_json_option(parser)
-    parser.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
-    parser.add_argument("--no-save", action="store_true", help="do not save a transcript")
+    add_save_options(parser)
 
 
 async def ask(agent, prompt: str):

@@ -7,15 +7,16 @@ import asyncio
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from improv.options import add_json_option
+    from improv.options import add_json_option, add_model_options
 
     sub = parser.add_subparsers(dest="action", metavar="{info,check,train}")
     sub.required = True
     p = sub.add_parser("info", help="what the built-in model is, its size and files")
-    p.add_argument("--dir", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--dir", default=None, metavar="DIR", help="model folder to describe (default: the shipped model)")
     add_json_option(p)
     p = sub.add_parser("check", help="measure the planted behaviours against the ground truth")
-    p.add_argument("-m", "--model", default="organism", help="model string (default: organism)")
+    add_model_options(p, persona=False, settings=(), model_help="model to check: organism or organism/<dir>",
+                      defaults={"model": "organism"})
     p.add_argument("--samples", type=int, default=20, help="samples per item (default 20, at least 2)")
     p.add_argument("--games", type=int, default=30, help="20 Questions games per condition (default 30)")
     p.add_argument("--seed", type=int, default=0, help="seed for the question order")
@@ -25,12 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (schedule length)")
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget (default 60 when --steps is not given)")
     p.add_argument("--out", default=None,
-                   help="output directory (default: a new <data dir>/organism/train-<time>; never the shipped model)")
+                   help="folder for the trained model (default: a new $IMPROV_DATA_DIR/organism/train-<time>, else in "
+                        "the user data dir; never the shipped model)")
     p.add_argument("--overwrite-shipped", action="store_true",
                    help="allow --out to be the shipped model directory (its weights are replaced)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0, help="seed for initial weights, corpus and batch order (default 0)")
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per optimizer step (default 32)")
     p.add_argument("--mix", default=None, metavar="KIND=W,...",
                    help="corpus mix after the first stage, e.g. fact=0.2,tq_committed=0.3 (default: organism.corpus.MIX)")
     p.add_argument("--soft-weight", type=float, default=1.0,
@@ -111,15 +113,14 @@ def _check(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from improv.agents.errors import ConfigError
-    from improv.agents.registry import get_model
-    from improv.options import print_json
+    from improv.options import build_model, print_json
     from improv.organism.check import CheckPlan, run_check_async
 
     if args.samples < 2:
         raise ConfigError("--samples: must be at least 2")
     if args.games < 1:
         raise ConfigError("--games: must be at least 1")
-    model = get_model(args.model)
+    model = build_model(args)
     plan = CheckPlan(samples=args.samples, games=args.games, seed=args.seed, introspection=not args.no_introspection)
     console = Console(stderr=True)
 

@@ -14,10 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json_option(p)
     p = sub.add_parser("show", help="one persona: fields and rendered system prompt")
     p.add_argument("persona", help="name or file (YAML, card JSON or PNG)")
-    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="template variable for the rendered system prompt (repeatable)")
     add_json_option(p)
     p = sub.add_parser("import", help="import a YAML persona or a character card (V1/V2/V3, JSON or PNG)")
-    p.add_argument("file")
+    p.add_argument("file", help="YAML persona, or character card as JSON or PNG")
     p.add_argument("--force", action="store_true", help="replace an imported persona of the same name")
     add_json_option(p)
 

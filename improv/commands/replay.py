@@ -15,7 +15,7 @@ import asyncio
 import sys
 import time
 
-from improv.options import add_json_option, add_model_options, print_json
+from improv.options import add_json_option, add_judge_option, add_model_options, print_json
 
 #: rescore scorers the front end knows: name -> "module:function", imported only when used.
 #: A scorer takes a Transcript and returns a number, a dict (a numeric "score" is averaged in
@@ -58,15 +58,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="transcript files, folders, globs, or OpenAI-style messages .jsonl")
     g = parser.add_argument_group("replay")
-    g.add_argument("--mode", choices=["regenerate", "rerun", "rescore"], default="regenerate")
+    g.add_argument("--mode", choices=["regenerate", "rerun", "rescore"], default="regenerate",
+                   help="regenerate: new replies on the recorded history (default); rerun: the new agent's replies "
+                        "become the history; rescore: score stored transcripts, nothing generated")
     g.add_argument("--last-only", action="store_true", help="regenerate only the last assistant turn")
     g.add_argument("-k", type=int, default=1, help="samples per regenerated turn (default 1)")
     g.add_argument("--concurrency", "-c", type=int, default=16,
                    help="conversations in flight, and requests per endpoint (default 16)")
-    g.add_argument("--out", default=None, help="output folder (default: <data dir>/replays/<time>)")
+    g.add_argument("--out", default=None, metavar="DIR",
+                   help="folder for results.jsonl, summary.json and run.json (default: a new $IMPROV_DATA_DIR/replays/<time>, "
+                        "else in the user data dir's replays folder)")
     g.add_argument("--resume", action="store_true", help="continue the run in --out: skip finished conversations")
     g.add_argument("--retry-failed", action="store_true", help="with --resume: try failed conversations again")
-    g.add_argument("--judge", default=None, metavar="MODEL", help="judge model for agreement with the recorded replies")
+    add_judge_option(g, "judge model for agreement with the recorded replies")
     g.add_argument("--scorer", default="exact", help=f"rescore: one of {', '.join(SCORERS)} or module:function")
     g.add_argument("--provider-batch", action="store_true",
                    help="submit through the OpenAI Batch API / Anthropic Message Batches (regenerate only)")
@@ -122,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from improv.agents.errors import ConfigError
-    from improv.options import build_agent, build_model
+    from improv.options import build_agent, build_judge
     from improv.transcripts.replay.compare import Prices
     from improv.transcripts.replay.inputs import load_inputs
     from improv.transcripts.replay.runner import export_transcripts, run_replay
@@ -155,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         from improv.transcripts.replay.modes import Regenerate, Rerun
 
         agent = build_agent(args)
-        judge = build_model(args, args.judge) if args.judge else None
+        judge = build_judge(args)
         if args.mode == "regenerate":
             mode = Regenerate(agent, k=args.k, last_only=args.last_only, judge=judge)
         else:

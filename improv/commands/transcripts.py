@@ -10,17 +10,18 @@ from improv.options import add_json_option, print_json
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("list", help="saved transcripts, newest first")
-    p.add_argument("--dir", default=None, help="transcript directory (default: the store)")
+    p.add_argument("--dir", default=None, metavar="DIR", help="folder to read transcripts from (default: $IMPROV_DATA_DIR/transcripts, else the user data dir's transcripts folder)")
     p.add_argument("--kind", default=None, help="only this kind (chat, twentyq, ...)")
     add_json_option(p)
     p = sub.add_parser("show", help="one transcript's active branch")
     p.add_argument("transcript", help="path or id")
-    p.add_argument("--dir", default=None)
+    p.add_argument("--dir", default=None, metavar="DIR", help="folder to read transcripts from (default: $IMPROV_DATA_DIR/transcripts, else the user data dir's transcripts folder)")
     add_json_option(p)
     p = sub.add_parser("export", help="export as Markdown or OpenAI-style messages JSONL")
     p.add_argument("transcript", nargs="+", help="paths or ids")
-    p.add_argument("--dir", default=None)
-    p.add_argument("--format", choices=["md", "jsonl"], default="md")
+    p.add_argument("--dir", default=None, metavar="DIR", help="folder to read transcripts from (default: $IMPROV_DATA_DIR/transcripts, else the user data dir's transcripts folder)")
+    p.add_argument("--format", choices=["md", "jsonl"], default="md",
+                   help="md: the active branch as Markdown (default); jsonl: OpenAI-style messages, one line per branch")
     p.add_argument("--all-branches", action="store_true", help="jsonl: one line per branch, not only the active one")
     p.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
 

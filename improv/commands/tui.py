@@ -5,25 +5,24 @@ from __future__ import annotations
 import argparse
 
 
+from improv.options import add_model_options
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", default=None, help="provider/model (default: $IMPROV_MODEL or the built-in model)")
-    parser.add_argument("-p", "--persona", default=None, help="persona name or YAML/card file (improv personas list)")
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="persona template variable")
-    parser.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
+    add_model_options(parser, settings=(), extras=False, model_help="provider/model the screens start with")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="folder the screens save transcripts in (default: $IMPROV_DATA_DIR/transcripts, else "
+                             "the user data dir's transcripts folder)")
     parser.add_argument("--screen", default=None, metavar="KEY", help="open this screen at once (e.g. c for chat)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from improv.agents.registry import parse_model_string
-    from improv.options import parse_vars
+    from improv.agents.spec import load_persona
+    from improv.options import run_spec
 
-    if args.model:
-        parse_model_string(args.model)  # a bad model string: one line, exit 2, before the screen opens
-    if args.persona:
-        from improv.personas import get_persona  # type: ignore[attr-defined]
-
-        get_persona(args.persona)
+    spec = run_spec(args)  # a bad model string or variable: one line, exit 2, before the screen opens
+    load_persona(spec)
     from improv.tui.app import ImprovApp
 
-    ImprovApp(args.model, args.persona, variables=parse_vars(args.var), out=args.out, start=args.screen).run()
+    ImprovApp(args.model, spec.persona, variables=spec.variables, out=args.out, start=args.screen).run()
     return 0
