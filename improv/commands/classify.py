@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import sys
 
-from improv.options import add_json_option, print_json
+from improv.options import add_json_option, add_judge_option, add_model_options, build_judge, build_model, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,12 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--turn", default=None, help="turn id, or N = the N-th agent reply on the active branch")
     parser.add_argument("--claim", default=None, help="the false claim (default: the whole reply)")
     parser.add_argument("--truth", default=None, help="reference truth (a value or a sentence)")
-    parser.add_argument("--judge", default=None, metavar="MODEL", help="judge model (default: none; deterministic matching)")
-    parser.add_argument("-m", "--model", default=None, help="model to sample (default: $IMPROV_MODEL or the built-in model)")
+    add_judge_option(parser, "judge model (default: none; deterministic matching)")
+    add_model_options(parser, persona=False, samples=False, settings=("temperature", "seed"), model_help="model to sample",
+                      defaults={"temperature": 1.0},
+                      help={"temperature": "temperature of the neutral samples (default 1.0; reported)",
+                            "seed": "sampling seed (where the backend takes one; --batch: default 0, case i gets seed + i)"})
     parser.add_argument("-k", type=int, default=10, help="in-context resamples (default 10)")
     parser.add_argument("--samples", type=int, default=10, help="neutral samples per round (default 10, >= 10)")
-    parser.add_argument("--seed", type=int, default=None, help="sampling seed (where the backend takes one)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="temperature of the neutral samples (default 1.0; reported)")
     parser.add_argument("--no-exact", action="store_true",
                         help="do not read the belief from the model's likelihoods even where the backend scores (hf/, organism)")
     parser.add_argument("--probe", action="store_true",
@@ -48,18 +49,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give a TRANSCRIPT and --turn, or --batch CASES.jsonl")
     if args.turn is None:
         raise ConfigError("--turn is required with a transcript")
-    from improv.agents.registry import get_model
-    from improv.evaluator.falsehood.classify import aclassify
-    from improv.transcripts.store import load, resolve
+    from improv.evaluator.falsehood.classification import Classification, ClassifySettings
 
-    transcript = load(resolve(args.transcript))
-    model = get_model(args.model)
-    judge = get_model(args.judge) if args.judge else None
+    job = Classification.load(args.transcript, args.turn, claim=args.claim, truth=args.truth, settings=ClassifySettings(
+        k=args.k, samples=args.samples, seed=args.seed, temperature=args.temperature, exact=not args.no_exact, probe=args.probe))
+    model = build_model(args)
+    judge = build_judge(args)
 
     async def go():
         try:
-            return await aclassify(transcript, args.turn, args.claim, args.truth, model, judge, args.k, args.samples, seed=args.seed,
-                                   probe=True if args.probe else None, temperature=args.temperature, exact=not args.no_exact)
+            return await job.run(model, judge)
         finally:
             await model.aclose()
             if judge is not None:
@@ -77,12 +76,11 @@ def run_batch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from improv.agents.registry import get_model
     from improv.evaluator.falsehood.classify import aclassify_batch, load_cases
 
     cases = load_cases(args.batch)
-    model = get_model(args.model)
-    judge = get_model(args.judge) if args.judge else None
+    model = build_model(args)
+    judge = build_judge(args)
     console = Console(stderr=True)
     progress = Progress(TextColumn("classify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                         disable=args.json or not console.is_terminal)
