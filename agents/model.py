@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 
 from .backend import Backend
 from .cache import ResponseCache
@@ -31,6 +32,47 @@ def endpoint_limit(key: str, size: int) -> asyncio.Semaphore:
     if sem is None:
         sem = per_loop[key] = asyncio.Semaphore(size)
     return sem
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """A request failed and will be tried again after ``wait`` seconds (``attempt`` failed)."""
+
+    model: str
+    error: ProviderError
+    attempt: int
+    wait: float
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """A generation finished: the tokens it used (``cached``: served from the response cache)."""
+
+    model: str
+    usage: Usage
+    cached: bool = False
+
+
+ModelEvent = RetryEvent | UsageEvent
+
+
+class Subscription:
+    """A listener on a `Model`'s events until ``close()`` (or the end of a ``with`` block)."""
+
+    def __init__(self, listeners: list, listener: Callable[[ModelEvent], None]) -> None:
+        self._listeners = listeners
+        self._listener = listener
+        listeners.append(listener)
+
+    def close(self) -> None:
+        if self._listener in self._listeners:
+            self._listeners.remove(self._listener)
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class TextStream:
@@ -74,7 +116,25 @@ class Model:
         self.retry = retry or RetryPolicy()
         self.max_connections = max_connections
         self.cache = cache
-        self.on_retry = on_retry
+        self._listeners: list[Callable[[ModelEvent], None]] = []
+        if on_retry is not None:
+            self.subscribe(lambda e: on_retry(e.error, e.attempt, e.wait) if isinstance(e, RetryEvent) else None)
+
+    def subscribe(self, listener: Callable[[ModelEvent], None]) -> Subscription:
+        """Call ``listener`` with every `RetryEvent` and `UsageEvent` of this model, until the
+        returned `Subscription` is closed. Listeners run inline: keep them quick."""
+        return Subscription(self._listeners, listener)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)
+
+    def _emit(self, event: ModelEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _retried(self, err: ProviderError, attempt: int, wait: float) -> None:
+        self._emit(RetryEvent(self.name, err, attempt, wait))
 
     @property
     def name(self) -> str:
@@ -99,14 +159,14 @@ class Model:
 
         breaker = self._breaker()
         if config.n == 1 or self.capabilities.native_n:
-            return await with_retries(lambda: attempt(config), self.retry, self.on_retry, breaker)
+            return await with_retries(lambda: attempt(config), self.retry, self._retried, breaker)
         # No native n: one request per sample, each under the endpoint's limit and retried on
         # its own (sample i gets seed + i, so seeded samples still differ).
         parts = await asyncio.gather(*(
             with_retries(
                 lambda i=i: attempt(config.model_copy(update={
                     "n": 1, "seed": None if config.seed is None else config.seed + i})),
-                self.retry, self.on_retry, breaker)
+                self.retry, self._retried, breaker)
             for i in range(config.n)
         ))
         usage = Usage()
@@ -117,6 +177,12 @@ class Model:
                           scripted=any(p.scripted for p in parts), settings=settings)
 
     async def generate(self, messages: Sequence[Message], config: GenerateConfig | None = None) -> Completion:
+        completion = await self._generate(messages, config)
+        if self._listeners:
+            self._emit(UsageEvent(self.name, completion.usage, completion.cached))
+        return completion
+
+    async def _generate(self, messages: Sequence[Message], config: GenerateConfig | None) -> Completion:
         config = self.config.merged(config)
         self.backend.check(config)
         messages = list(messages)
@@ -172,8 +238,7 @@ class Model:
                         raise after_drop(dropped, err) from None
                     raise
                 wait = self.retry.delay(attempt, err.retry_after)
-                if self.on_retry is not None:
-                    self.on_retry(err, attempt, wait)
+                self._retried(err, attempt, wait)
                 await asyncio.sleep(wait)
                 attempt += 1
 
@@ -197,4 +262,5 @@ def require_model(model, where: str) -> "Model":
     return model
 
 
-__all__ = ["Model", "Usage", "DEFAULT_MAX_CONNECTIONS", "require_model"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "Model", "ModelEvent", "RetryEvent", "Subscription", "Usage", "UsageEvent",
+           "require_model"]

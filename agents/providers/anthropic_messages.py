@@ -21,10 +21,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ..backend import Backend
-from ..endpoints import check_base_url
+from ..endpoints import check_base_url, display_url
 from ..errors import CapabilityError, ConfigError
+from ..sdk import LoopBoundClient, gather_samples, map_sdk_error, request_timeout, sdk_errors
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
-from .openai_chat import LoopBoundClient, display_url, gather_samples, map_sdk_error, request_timeout
 
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -104,13 +104,8 @@ class AnthropicBackend(Backend):
         return params
 
     async def _sample(self, params: dict[str, Any]) -> tuple[Choice, Usage]:
-        try:
+        with sdk_errors(self._error):
             resp = await self._client.get().messages.create(**params)
-        except Exception as err:
-            mapped = self._error(err)
-            if mapped is err:
-                raise
-            raise mapped from None
         text = "".join(getattr(block, "text", "") for block in resp.content if block.type == "text")
         usage = Usage(input_tokens=resp.usage.input_tokens or 0, output_tokens=resp.usage.output_tokens or 0)
         return Choice(text=text, finish_reason=_FINISH.get(resp.stop_reason or "", resp.stop_reason)), usage
@@ -125,19 +120,14 @@ class AnthropicBackend(Backend):
 
     async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str]:
         params = self._params(messages, config)
-        try:
+        with sdk_errors(self._error):
             async with self._client.get().messages.stream(**params) as stream:
                 async for text in stream.text_stream:
                     if text:
                         yield text
                 final = await stream.get_final_message()
-            reason = final.stop_reason or ""
-            yield StreamEnd(finish_reason=_FINISH.get(reason, reason or None))
-        except Exception as err:
-            mapped = self._error(err)
-            if mapped is err:
-                raise
-            raise mapped from None
+        reason = final.stop_reason or ""
+        yield StreamEnd(finish_reason=_FINISH.get(reason, reason or None))
 
     async def aclose(self) -> None:
         await self._client.aclose()

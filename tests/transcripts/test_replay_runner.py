@@ -55,7 +55,7 @@ async def test_every_item_once_with_retries_and_permanent_failures(tmp_path):
     assert summary["overall"]["failures"] == {"status 400": 1, "status 401": 1}
     assert summary["overall"]["exact_match"] == 1.0
     # the retry hook is put back
-    assert agent.model.on_retry is None
+    assert agent.model.listeners == 0
 
 
 async def test_resume_skips_done_and_retry_failed(tmp_path):

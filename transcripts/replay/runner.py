@@ -372,7 +372,7 @@ async def run_replay(
 
     The folder is locked for the run (`run_lock`); ``locked`` says the caller holds it already.
 
-    ``models``: the models the mode calls; their ``on_retry`` hook is chained so the progress
+    ``models``: the models the mode calls; the run subscribes to their events so the progress
     counts retries. ``concurrency`` caps the conversations in flight; requests per endpoint are
     capped by each `Model`'s own ``max_connections``.
     """
@@ -398,24 +398,20 @@ async def run_replay(
     progress = Progress(total=len(items), skipped=len(items) - len(pending))
     records: list[dict[str, Any]] = list(existing)
 
-    hooked: list[tuple[Model, Any]] = []
+    from improv.agents.model import RetryEvent
 
-    def hook(previous):
-        def on_retry(err, attempt, wait):
-            progress.retries += 1
-            item_id = _current_item.get()
-            if item_id is not None:
-                progress.retrying_items.add(item_id)
-            if previous is not None:
-                previous(err, attempt, wait)
-            if on_progress is not None:
-                on_progress(progress)
-        return on_retry
+    def on_event(event) -> None:
+        if not isinstance(event, RetryEvent):
+            return
+        progress.retries += 1
+        item_id = _current_item.get()
+        if item_id is not None:
+            progress.retrying_items.add(item_id)
+        if on_progress is not None:
+            on_progress(progress)
 
-    for m in models:
-        if m is not None:
-            hooked.append((m, m.on_retry))
-            m.on_retry = hook(m.on_retry)
+    # each model reports its retries through its event hook, for as long as the run lasts
+    subscriptions = [m.subscribe(on_event) for m in {id(m): m for m in models if m is not None}.values()]
 
     log = ResultsLog(out / RESULTS, fsync_interval)
 
@@ -463,8 +459,8 @@ async def run_replay(
             await asyncio.gather(*(worker() for _ in range(n)))
     finally:
         await log.aclose()
-        for m, previous in hooked:
-            m.on_retry = previous
+        for sub in subscriptions:
+            sub.close()
         if retry_failed:
             compact_results(out / RESULTS)
         summary = summarize(records, prices)
