@@ -1,6 +1,11 @@
 """`ImprovApp`: the Textual app shell. A home screen lists the registered screens
 (`tui.registry.SCREENS`); each is imported only when first opened and receives the app's
-options (see the constructor convention in `tui.registry`)."""
+options (see the constructor convention in `tui.registry`).
+
+What every screen shares is defined here, once: the way home (`HOME_KEY`, shown in every
+footer) and Escape leaving a text field (to the screen's next widget that is not one, or to
+none). A screen that wants Escape for something else binds it itself and calls
+`leave_field` when it has nothing else to do."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
 
 from improv.tui import registry
 from improv.tui.registry import ScreenEntry
@@ -24,9 +30,9 @@ class AppOptions:
     out: Path | None = None  # transcript directory; None: the default store
 
     def describe(self) -> str:
-        from improv.tui.widgets.picker import default_model
+        from improv.agents.spec import default_model
 
-        parts = [f"model: {default_model(self.model)}", f"persona: {self.persona or 'none'}"]
+        parts = [f"model: {self.model or default_model()}", f"persona: {self.persona or 'none'}"]
         if self.variables:
             parts.append("vars: " + ", ".join(f"{k}={v}" for k, v in self.variables.items()))
         if self.out:
@@ -34,11 +40,25 @@ class AppOptions:
         return " · ".join(parts)
 
 
+HOME_KEY = "ctrl+o"
+
+
+def is_field(widget: Widget | None) -> bool:
+    """A widget that takes typed text (where a stray key would change something)."""
+    from textual.widgets import Input, TextArea
+
+    return isinstance(widget, (Input, TextArea))
+
+
 class ImprovApp(App):
     TITLE = "improv"
     SUB_TITLE = "role-play workbench"
     CSS_PATH = str(Path(__file__).with_name("styles.tcss"))  # absolute: subclasses elsewhere find it too
-    BINDINGS = [Binding("ctrl+c", "quit", "Quit", priority=True, show=False)]
+    BINDINGS = [
+        Binding("ctrl+c", "quit", "Quit", priority=True, show=False),
+        Binding(HOME_KEY, "home", "Home", priority=True),  # the one way home, from any screen
+        Binding("escape", "leave_field", "Leave field", show=False),
+    ]
 
     def __init__(
         self,
@@ -59,6 +79,25 @@ class ImprovApp(App):
         self.push_screen(HomeScreen())
         if self.start:
             self.open_screen(self.start)
+
+    # -- what every screen shares -------------------------------------------------------------
+    def is_home(self) -> bool:
+        from improv.tui.screens.home import HomeScreen
+
+        return isinstance(self.screen, HomeScreen)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "home" and self.is_home():
+            return False  # already there: not shown, and the key goes on to the screen
+        return True
+
+    def action_home(self) -> None:
+        """Back to the home screen; the screens left are kept as they are (installed)."""
+        while len(self.screen_stack) > 1 and not self.is_home():
+            self.pop_screen()
+
+    def action_leave_field(self) -> None:
+        leave_field(self.screen)
 
     def entry(self, key: str) -> ScreenEntry | None:
         return next((e for e in registry.SCREENS if e.key == key), None)
@@ -85,13 +124,28 @@ class ImprovApp(App):
             try:
                 screen = cls(model=self.options.model, persona=self.options.persona)
             except Exception as err:  # a broken screen must not take the app down
-                from improv.tui.widgets.data import error_line
+                from improv.agents.text import first_line
 
-                self.notify(f"{entry.title}: cannot open: {error_line(err)}", severity="error", markup=False)
+                self.notify(f"{entry.title}: cannot open: {first_line(err)}", severity="error", markup=False)
                 return None
             self.install_screen(screen, name=name)
         self.push_screen(name)
         return self.get_screen(name)
+
+
+def leave_field(screen: Screen) -> None:
+    """Move focus out of a text field: to the next focusable widget that is not a field, else
+    to nothing (keys then go to the screen's bindings)."""
+    focused = screen.focused
+    if not is_field(focused):
+        return
+    chain = screen.focus_chain
+    start = chain.index(focused) if focused in chain else -1
+    for widget in chain[start + 1:] + chain[:max(start, 0)]:
+        if not is_field(widget):
+            widget.focus()
+            return
+    screen.set_focus(None)
 
 
 def run_app(**kwargs) -> None:

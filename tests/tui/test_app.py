@@ -55,18 +55,16 @@ class BrokenBackend(Backend):
         yield ""  # pragma: no cover
 
 
+def create_test_backend(rest: str) -> Backend:
+    """The factory of the test-only provider ``test/``: ``test/slow`` and ``test/broken``."""
+    return {"slow": SlowBackend, "broken": BrokenBackend}[rest]()
+
+
 @pytest.fixture
 def test_backends(monkeypatch):
-    original = agent_registry.create_backend
-
-    def create_backend(model: str, **options):
-        if model == "test/slow":
-            return SlowBackend()
-        if model == "test/broken":
-            return BrokenBackend()
-        return original(model, **options)
-
-    monkeypatch.setattr(agent_registry, "create_backend", create_backend)
+    """A ``test/`` provider, registered like any other, so the run spec accepts its model strings."""
+    monkeypatch.setitem(agent_registry.PROVIDERS, "test", agent_registry.Provider(
+        "test", "tests.tui.test_app:create_test_backend", "test/slow", "test-only backends"))
 
 
 async def settle(app, pilot) -> None:

@@ -7,7 +7,11 @@
   the focused reply (or the last one), shown as ``‹ 2/3 ›``.
 - ``escape`` cancels a reply in flight. The partial reply is *kept*, marked
   ``finish_reason="cancelled"`` and ``meta["cancelled"]=True`` (see `transcripts.session`); a reply
-  cancelled before its first token is discarded.
+  cancelled before its first token is discarded. With no reply in flight, escape leaves the field
+  it is in: from the model, persona or variables to the message line, from the message line to
+  the conversation.
+- The agent is built from the app's run spec (`agents.spec`): the model string and variables as
+  typed in their fields, the persona chosen; each model is built once and kept.
 - The transcript is saved after every turn (the app's ``out`` directory or the default store).
 - Changing the persona starts a new conversation (its greeting is the first assistant turn);
   the model string and template variables are read for each reply, so they can change mid-way.
@@ -21,26 +25,28 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Footer, Header, Select, Static
 from textual.worker import Worker
 
-from improv.agents.text import printable
+from improv.agents.spec import default_model, parse_variables
 from improv.transcripts.session import ChatSession
-from improv.tui.widgets.data import error_line
+from improv.agents.text import first_line
+from improv.tui.widgets.data import line
+from improv.tui.widgets.field import Field
 from improv.tui.widgets.messages import ConversationView, MessageBubble, label_for
-from improv.tui.widgets.picker import NO_PERSONA, Picker, default_model, parse_vars
+from improv.tui.widgets.picker import NO_PERSONA, Picker
 
 
 class ChatScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "regenerate", "Regenerate", priority=True),
-        Binding("alt+left", "branch(-1)", "Prev branch", priority=True),
-        Binding("alt+right", "branch(1)", "Next branch", priority=True),
+        Binding("alt+left", "branch(-1)", "‹ branch", priority=True),
+        Binding("alt+right", "branch(1)", "branch ›", priority=True),
         Binding("left_square_bracket", "branch(-1)", "Prev branch", show=False),
         Binding("right_square_bracket", "branch(1)", "Next branch", show=False),
-        Binding("escape", "cancel", "Cancel reply"),
+        Binding("escape", "cancel", "Stop reply"),  # shown only while a reply is written
+        Binding("escape", "leave", "Leave field", show=False),
         Binding("ctrl+n", "new_chat", "New chat", priority=True),
-        Binding("ctrl+o", "home", "Home", priority=True),
     ]
 
     def __init__(self, model: str | None = None, persona: str | None = None, **kwargs) -> None:
@@ -61,12 +67,12 @@ class ChatScreen(Screen):
         yield Picker(self.initial_model, self.initial_persona, variables)
         yield ConversationView(id="conversation")
         yield Static("", id="status", markup=False)
-        yield Input(placeholder="message (enter to send)", id="prompt")
+        yield Field(placeholder="message (enter to send)", id="prompt")
         yield Footer()
 
     async def on_mount(self) -> None:
         await self.new_conversation(self.initial_persona)
-        self.query_one("#prompt", Input).focus()
+        self.query_one("#prompt", Field).focus()
 
     @property
     def view(self) -> ConversationView:
@@ -76,9 +82,14 @@ class ChatScreen(Screen):
     def busy(self) -> bool:
         return self.worker is not None and self.worker.is_running
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.busy  # else escape goes on to "leave"
+        return True
+
     def error(self, err: BaseException | str) -> None:
         """One line, never markup (error text may quote model output or file contents)."""
-        text = err if isinstance(err, str) else error_line(err)
+        text = err if isinstance(err, str) else first_line(err)
         self.notify(text, severity="error", markup=False, timeout=6)
 
     # -- conversation ----------------------------------------------------------------------
@@ -107,13 +118,13 @@ class ChatScreen(Screen):
         self.update_status()
 
     def update_status(self, note: str = "") -> None:
-        model = self.query_one("#model", Input).value.strip() or default_model(None)
+        model = self.query_one("#model", Field).value.strip() or default_model()
         persona = self.persona.name if self.persona else "no persona"
         saved = str(self.session.saved) if self.session and self.session.saved else "not saved yet"
         parts = [model, persona, f"transcript: {saved}"]
         if note:
             parts.insert(0, note)
-        self.query_one("#status", Static).update(printable(" · ".join(parts)))
+        self.query_one("#status", Static).update(line(" · ".join(parts)))
 
     def bubble_for_turn(self, turn) -> MessageBubble:
         assert self.session is not None
@@ -138,23 +149,17 @@ class ChatScreen(Screen):
 
     # -- the model ---------------------------------------------------------------------------
     async def build_agent(self):
-        from improv.agents.agent import Agent
-        from improv.agents.errors import ConfigError
-        from improv.agents.registry import get_model
+        """The agent for the next reply, from the run spec of the fields as they are now."""
+        from improv.agents.spec import build_agent, build_model, parse_run_spec
 
-        model_string = self.query_one("#model", Input).value.strip() or default_model(None)
-        try:
-            variables = parse_vars(self.query_one("#vars", Input).value)
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        model = self.models.get(model_string)
+        spec = parse_run_spec(self.query_one("#model", Field).value.strip() or None, persona=self.persona_ref,
+                              variables=self.query_one("#vars", Field).value)
+        model = self.models.get(spec.model)
         if model is None:
             # the built-in model loads its weights here: keep that off the event loop
-            model = await asyncio.to_thread(get_model, model_string)
-            self.models[model_string] = model
-        agent = Agent(model, self.persona, None, variables)  # type: ignore[arg-type]
-        agent.system_prompt  # a missing template variable fails here, with its name
-        return agent
+            model = await asyncio.to_thread(build_model, spec)
+            self.models[spec.model] = model
+        return build_agent(spec, model)  # a missing template variable fails here, with its name
 
     def start_reply(self, parent: str | None, restore: str | None) -> None:
         self.worker = self.run_worker(
@@ -170,7 +175,13 @@ class ChatScreen(Screen):
         assert self.session is not None
         session = self.session
         bubble = await self.view.add(MessageBubble(None, "assistant", label="…", status="starting"))
-        turn = None
+        started = []  # the reply's turn, once the session has made it
+
+        def on_start(turn) -> None:
+            started.append(turn)
+            bubble.heading = label_for("assistant", model=turn.model, persona=turn.persona)
+            bubble.set_status("writing · esc cancels")
+            self.update_status("writing")
 
         async def give_up() -> None:
             session.transcript.active = restore
@@ -179,44 +190,34 @@ class ChatScreen(Screen):
         try:
             self.update_status("loading model…")
             agent = await self.build_agent()
-            turn = session.new_reply(parent, agent)
-            bubble.heading = label_for("assistant", model=turn.model, persona=turn.persona)
-            bubble.set_status("writing · esc cancels")
-            self.update_status("writing")
-            stream = agent.stream(session.history(parent))
-            async for delta in stream:
-                turn.content += delta
-                bubble.append(delta)
+            turn = await session.reply(parent, agent, on_start=on_start, on_delta=bubble.append)
         except asyncio.CancelledError:
-            kept = session.finish(turn, cancelled=True) if turn is not None else None
-            if kept is None:
+            if started and session.is_kept(started[0]):
+                self.save()
+                bubble.turn_id = started[0].id
+                bubble.branch = session.position(started[0].id)
+                bubble.set_status("cancelled")
+            else:
                 bubble.remove()
                 session.transcript.active = restore
-                self.update_status("cancelled")
-            else:
-                self.save()
-                bubble.turn_id = kept.id
-                bubble.branch = session.position(kept.id)
-                bubble.set_status("cancelled")
-                self.update_status("cancelled")
+            self.update_status("cancelled")
             raise
         except (ImprovError, ProviderError, PersonaError) as err:
             self.error(err)
             await give_up()
             return
         except Exception as err:  # a bug in a backend must not take the app down
-            self.error(f"{type(err).__name__}: {error_line(err)}")
+            self.error(f"{type(err).__name__}: {first_line(err)}")
             await give_up()
             return
-        session.finish(turn, finish_reason=stream.finish_reason, settings=stream.settings)
         self.save()
         bubble.turn_id = turn.id
         bubble.branch = session.position(turn.id)
         bubble.set_status("")
 
     # -- actions -------------------------------------------------------------------------------
-    @on(Input.Submitted, "#prompt")
-    async def send(self, event: Input.Submitted) -> None:
+    @on(Field.Submitted, "#prompt")
+    async def send(self, event: Field.Submitted) -> None:
         text = event.value.strip()
         if not text:
             return
@@ -230,27 +231,29 @@ class ChatScreen(Screen):
         await self.view.add(self.bubble_for_turn(user))
         self.start_reply(user.id, user.id)  # no reply (error, early cancel): the message stays
 
-    @on(Input.Submitted, "#model")
-    def model_changed(self, event: Input.Submitted) -> None:
+    @on(Field.Submitted, "#model")
+    def model_changed(self, event: Field.Submitted) -> None:
         from improv.agents.errors import ConfigError
-        from improv.agents.registry import parse_model_string
+        from improv.agents.spec import parse_run_spec
 
         try:
-            parse_model_string(event.value.strip() or default_model(None))
+            parse_run_spec(event.value.strip() or None)
         except ConfigError as err:
             self.error(err)
             return
         self.update_status()
-        self.query_one("#prompt", Input).focus()
+        self.query_one("#prompt", Field).focus()
 
-    @on(Input.Submitted, "#vars")
-    def vars_changed(self, event: Input.Submitted) -> None:
+    @on(Field.Submitted, "#vars")
+    def vars_changed(self, event: Field.Submitted) -> None:
+        from improv.agents.errors import ConfigError
+
         try:
-            parse_vars(event.value)
-        except ValueError as err:
-            self.error(str(err))
+            parse_variables(event.value)
+        except ConfigError as err:
+            self.error(err)
             return
-        self.query_one("#prompt", Input).focus()
+        self.query_one("#prompt", Field).focus()
 
     @on(Select.Changed, "#persona")
     async def persona_changed(self, event: Select.Changed) -> None:
@@ -289,7 +292,7 @@ class ChatScreen(Screen):
         restore = t.active
         t.active = parent
         await self.render_branch()
-        self.query_one("#prompt", Input).focus()
+        self.query_one("#prompt", Field).focus()
         self.start_reply(parent, restore)
 
     async def action_branch(self, delta: int) -> None:
@@ -315,17 +318,22 @@ class ChatScreen(Screen):
     def action_cancel(self) -> None:
         if self.busy and self.worker is not None:
             self.worker.cancel()
-        elif not isinstance(self.focused, Input):
-            self.query_one("#prompt", Input).focus()
+
+    def action_leave(self) -> None:
+        """Escape with no reply in flight: from the message line to the conversation (the last
+        reply, where ctrl+r and [ ] act), from anywhere else back to the message line."""
+        prompt = self.query_one("#prompt", Field)
+        if self.focused is prompt:
+            bubbles = self.view.bubbles()
+            (bubbles[-1] if bubbles else self.view).focus()
+        else:
+            prompt.focus()
 
     async def action_new_chat(self) -> None:
         if self.busy and self.worker is not None:
             self.worker.cancel()
         await self.new_conversation(self.persona_ref)
-        self.query_one("#prompt", Input).focus()
-
-    def action_home(self) -> None:
-        self.app.pop_screen()
+        self.query_one("#prompt", Field).focus()
 
     async def on_unmount(self) -> None:
         for model in self.models.values():

@@ -21,9 +21,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Button, DataTable, Footer, Header, ProgressBar, Static
 
-from improv.agents.text import printable
+from improv.agents.text import one_line, printable
+from improv.agents.text import first_line
+from improv.tui.widgets.data import data, line
+from improv.tui.widgets.field import Field
 
 
 @dataclass
@@ -43,10 +46,11 @@ def render(transcript, *, compare: bool = False) -> Text:
     out = Text()
     if transcript is None:
         return Text("(nothing to show)")
-    out.append(f"{transcript.title or transcript.id} ({transcript.kind})\n", style="bold")
+    # Text.append takes a str literally; the sanitiser escapes what would drive the terminal
+    out.append(one_line(f"{transcript.title or transcript.id} ({transcript.kind})") + "\n", style="bold")
     for turn in transcript.path():
         who = turn.role + (f" [{turn.model}]" if turn.model else "")
-        out.append(who + "\n", style="cyan" if turn.role == "user" else "green" if turn.role == "assistant" else "dim")
+        out.append(one_line(who) + "\n", style="cyan" if turn.role == "user" else "green" if turn.role == "assistant" else "dim")
         style = ""
         if compare and turn.role == "assistant" and "recorded" in turn.meta:
             style = "" if turn.meta["recorded"].strip() == turn.content.strip() else "yellow"
@@ -72,15 +76,16 @@ def load_source(ref: str | None):
 
 class TranscriptsScreen(Screen):
     BINDINGS = [
-        Binding("ctrl+o", "home", "Home", priority=True),
-        Binding("ctrl+f", "search", "Search"),
-        Binding("ctrl+r", "replay", "Replay listed"),
-        Binding("ctrl+l", "reload", "Reload"),
+        Binding("ctrl+f", "search", "Search", priority=True),
+        Binding("ctrl+r", "replay", "Replay listed", priority=True),
+        Binding("ctrl+l", "reload", "Reload", priority=True),
     ]
     DEFAULT_CSS = """
-    TranscriptsScreen #bar Input { width: 1fr; }
-    TranscriptsScreen #list { height: 12; }
-    TranscriptsScreen #sides { height: 1fr; }
+    TranscriptsScreen #bar { height: auto; }
+    TranscriptsScreen #bar Field { width: 1fr; }
+    TranscriptsScreen #bar Button { min-width: 10; }
+    TranscriptsScreen #list { height: 1fr; min-height: 4; max-height: 12; }
+    TranscriptsScreen #sides { height: 2fr; min-height: 6; }
     TranscriptsScreen #sides VerticalScroll { width: 1fr; border: round $panel; }
     TranscriptsScreen #status { height: auto; padding: 0 1; }
     """
@@ -99,9 +104,9 @@ class TranscriptsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="bar"):
-            yield Input(placeholder="search title, id, text", id="search")
-            yield Input(self.directory or "", placeholder="folder (default: the transcript store)", id="folder")
-            yield Input(self.model_name or "", placeholder="replay model (provider/model)", id="model")
+            yield Field(placeholder="search title, id, text", id="search")
+            yield Field(self.directory or "", placeholder="folder (default: the transcript store)", id="folder")
+            yield Field(self.model_name or "", placeholder="replay model (provider/model)", id="model")
             yield Button("Replay", id="replay", variant="primary")
         yield DataTable(id="list", cursor_type="row")
         yield ProgressBar(id="progress", show_eta=True)
@@ -122,7 +127,7 @@ class TranscriptsScreen(Screen):
     def folder(self) -> Path:
         from improv.transcripts.store import default_dir
 
-        text = self.query_one("#folder", Input).value.strip()
+        text = self.query_one("#folder", Field).value.strip()
         return Path(text) if text else default_dir()
 
     def action_reload(self) -> None:
@@ -156,32 +161,30 @@ class TranscriptsScreen(Screen):
         self.set_status(f"{len(entries)} transcripts in {folder}{note}")
 
     def apply_filter(self) -> None:
-        query = self.query_one("#search", Input).value.strip().lower()
+        query = self.query_one("#search", Field).value.strip().lower()
         words = query.split()
         self.shown = [e for e in self.entries if all(w in e.haystack for w in words)]
         table = self.query_one("#list", DataTable)
         table.clear()
         for e in self.shown:
             t = e.transcript
-            table.add_row(t.id, t.kind, Text(printable(t.title or "")), str(len(t.turns)),
-                          Text(printable(Path(e.where).name)), key=e.key)
+            # a str cell would be read as markup: every cell from a file is a literal Text
+            table.add_row(line(t.id), line(t.kind), line(t.title or ""), str(len(t.turns)),
+                          line(Path(e.where).name), key=e.key)
 
-    @on(Input.Changed, "#search")
+    @on(Field.Changed, "#search")
     def _search_changed(self) -> None:
         self.apply_filter()
 
-    @on(Input.Submitted, "#folder")
+    @on(Field.Submitted, "#folder")
     def _folder_changed(self) -> None:
         self.action_reload()
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
-
-    def action_home(self) -> None:
-        self.app.pop_screen()
+        self.query_one("#search", Field).focus()
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(Text(text))
+        self.query_one("#status", Static).update(data(text))
 
     # -- opening and comparing -----------------------------------------------------------------
 
@@ -200,8 +203,8 @@ class TranscriptsScreen(Screen):
                 original = load_source(t.source)
             except Exception as err:
                 original = None
-                self.set_status(f"source {t.source}: {err}")
-            left.update(render(original) if original is not None else Text(f"(source not found: {t.source})"))
+                self.set_status(f"source {t.source}: {first_line(err)}")
+            left.update(render(original) if original is not None else line(f"(source not found: {t.source})"))
             right.update(render(t, compare=True))
             same = [x.content.strip() == x.meta["recorded"].strip() for x in t.turns
                     if x.role == "assistant" and "recorded" in x.meta]
@@ -227,16 +230,16 @@ class TranscriptsScreen(Screen):
 
     @work(exclusive=True, group="replay")
     async def run_replay(self, sources: list[Entry]) -> None:
-        from improv.agents.agent import Agent
-        from improv.agents.registry import get_model
+        import asyncio
+
+        from improv.agents.spec import build_agent, parse_run_spec
         from improv.transcripts.replay.inputs import ReplayItem
         from improv.transcripts.replay.modes import Regenerate
         from improv.transcripts.replay.runner import run_replay
         from improv.transcripts.store import default_dir
-        from improv.tui.widgets.data import error_line
 
         bar = self.query_one("#progress", ProgressBar)
-        model_text = self.query_one("#model", Input).value.strip() or None
+        model_text = self.query_one("#model", Field).value.strip() or None
         out = default_dir().parent / "replays" / time.strftime("%Y%m%d-%H%M%S")
         items = [ReplayItem(id=e.transcript.id, transcript=e.transcript, origin=e.where) for e in sources]
         bar.update(total=len(items), progress=0)
@@ -246,20 +249,16 @@ class TranscriptsScreen(Screen):
             self.set_status(f"replaying into {out}: done {p.done}, failed {p.failed}, retrying {p.retrying}")
 
         try:
-            model = get_model(model_text, max_connections=8)
-            persona = None
-            if self.persona_name:
-                from improv.personas import get_persona
-
-                persona = get_persona(self.persona_name)
-            agent = Agent(model, persona)
+            spec = parse_run_spec(model_text, persona=self.persona_name, max_connections=8)
+            agent = await asyncio.to_thread(build_agent, spec)  # the built-in model loads its weights here
+            model = agent.model
             try:
                 result = await run_replay(items, Regenerate(agent), out, concurrency=8, models=[model],
                                           run_info={"model": model.name}, on_progress=on_progress)
             finally:
                 await model.aclose()
         except Exception as err:
-            self.set_status(f"replay failed: {error_line(err)}")
+            self.set_status(f"replay failed: {first_line(err)}")
             return
         self.last_result = result
         self.replay_dirs.append(out)

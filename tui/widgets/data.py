@@ -1,7 +1,7 @@
 """Outside text shown as data: what a model, persona, card or file wrote is never read as
 Rich/Textual markup and never reaches the terminal with raw control characters.
 
-Every screen builds what it shows from such text with these helpers (a `rich.text.Text`, whose
+Every screen builds what it shows from such text with these helpers (errors: `agents.text.first_line`) (a `rich.text.Text`, whose
 content is literal, from the sanitised string of `improv.agents.text`).
 """
 
@@ -21,9 +21,3 @@ def line(text: object, style: str = "") -> Text:
     """A name, title or table cell as a literal one-line `Text` (newlines escaped too)."""
     return Text(one_line(str(text)), style=style)
 
-
-def error_line(err: BaseException | str) -> str:
-    """The first line of an error, controls escaped (it may quote a file or a model reply):
-    what a notice or a status line shows. Notices take it with ``markup=False``."""
-    text = str(err).strip().splitlines()
-    return one_line(text[0]) if text else type(err).__name__
