@@ -4,7 +4,10 @@ Replies stream in as they are written (printed through `printable`, so model tex
 drive the terminal). ``/regen`` draws a new reply to the last message as a sibling branch,
 ``/quit`` or end of input ends the chat; Ctrl+C during a reply cancels it (the partial reply
 is kept, marked cancelled), Ctrl+C at the prompt quits. The transcript is saved after every
-turn and its path printed at the end.
+turn (unless ``--no-save``) and its path printed at the end. With ``--json`` the conversation
+goes to stderr and stdout gets the transcript as JSON at the end, for a script to read.
+
+The conversation is the library's `ChatSession` (the TUI's chat screen drives the same object).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from improv.options import add_model_options, build_agent
+from improv.options import add_json_option, add_model_options, add_save_options, build_agent, print_json
 
 PROMPT = "you> "
 HELP = "commands: /regen (new reply to your last message), /quit (or end of input)"
@@ -20,12 +23,8 @@ HELP = "commands: /regen (new reply to your last message), /quit (or end of inpu
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser, samples=False)
-    parser.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
-
-
-def write(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    add_save_options(parser)
+    add_json_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,8 +36,19 @@ def run(args: argparse.Namespace) -> int:
     from improv.cli import error_line
     from improv.transcripts.session import ChatSession
 
+    conversation = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON only
+
+    def write(text: str) -> None:
+        conversation.write(text)
+        conversation.flush()
+
     agent = build_agent(args)
     session = ChatSession(out=args.out)
+
+    def save() -> None:
+        if not args.no_save:
+            session.save()
+
     greeting = session.start(agent.persona)
     if greeting is not None:
         write(f"{printable(greeting.content)}\n")  # saved with the first message
@@ -80,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
                         print("improv: nothing to regenerate yet", file=sys.stderr)
                         continue
                 elif command.startswith("/") and command.split()[0] in ("/help", "/?"):
-                    print(HELP)
+                    write(HELP + "\n")
                     continue
                 else:
                     parent = session.add_user(text).id
-                    session.save()
+                    save()
                 try:
                     runner.run(reply(parent))
                 except KeyboardInterrupt:
@@ -95,9 +105,11 @@ def run(args: argparse.Namespace) -> int:
                     print(f"improv: error: {error_line(err)}", file=sys.stderr)
                     if isinstance(err, (ImprovError, PersonaError)) and not isinstance(err, RequestRefused):
                         return 2  # a setting the user must fix: no use asking again
-                session.save()
+                save()
         finally:
             runner.run(agent.model.aclose())
             if session.saved is not None:
-                print(f"transcript: {session.saved}")
+                write(f"transcript: {session.saved}\n")
+    if args.json:
+        print_json(session.transcript)
     return 0

@@ -94,3 +94,12 @@ def test_capability_error_mid_chat_exits_2_with_transcript(monkeypatch, capsys):
     assert [x.role for x in t.turns] == ["user"]
     json.loads(open(saved_path(out)).read())  # a whole file, not half-written
 
+
+
+def test_json_prints_the_transcript_and_no_save_writes_nothing(monkeypatch, capsys, data_dir):
+    code, out, err = chat(monkeypatch, capsys, "hello\n", "-m", "mock/fixed:[b]hi[/b] \x1b[2J", "--json", "--no-save")
+    assert code == 0, err
+    t = json.loads(out)  # stdout is the JSON alone; the conversation went to stderr
+    assert [(x["role"], x["content"]) for x in t["turns"]] == [("user", "hello"), ("assistant", "[b]hi[/b] \x1b[2J")]
+    assert "\x1b" not in out and "you> [b]hi[/b] \\x1b[2J" in err
+    assert "transcript:" not in err and not (data_dir / "transcripts").exists()
