@@ -45,10 +45,15 @@ class Prediction(BaseModel):
     predictor: str
     hypothetical: str
     raw: list[str] = Field(default_factory=list, description="Sampled replies (one at temperature 0, or the mode-of-N set).")
-    value: str | None = Field(None, description="Parsed prediction (mode of the parsed samples); None = non-compliant.")
+    value: str | None = Field(None, description="The prediction: the most probable allowed answer when read from the "
+                                                "distribution (scored/logprobs), else the parsed text (mode of the parsed "
+                                                "samples); None = non-compliant.")
+    text_value: str | None = Field(None, description="The parsed free-text answer (None: not in the allowed format).")
+    compliant: bool | None = Field(None, description="Whether the free-text answer was in the allowed format.")
     distribution: dict[str, float] | None = None
-    distribution_source: str | None = Field(None, description="logprobs | samples")
-    logprob_mass: float | None = Field(None, description="Probability mass the parsed first-token alternatives covered.")
+    distribution_source: str | None = Field(None, description="scored | logprobs | samples")
+    logprob_mass: float | None = Field(None, description="Probability mass the allowed answers held (scored) or the parsed "
+                                                         "first-token alternatives covered (logprobs).")
 
 
 class ShiftResult(BaseModel):
@@ -70,7 +75,10 @@ class PropertyResult(BaseModel):
     object_samples: list[str] = Field(default_factory=list)
     deterministic: bool = True
     object_value: str | None = None
-    object_distribution: dict[str, float] | None = Field(None, description="Property values of the K calibration samples.")
+    object_distribution: dict[str, float] | None = Field(None, description="Object-level property distribution: exact "
+                                                         "(first reply token) where it decides the property, else the K "
+                                                         "calibration samples.")
+    object_mass: float | None = Field(None, description="Probability mass of the first-token alternatives that grouped.")
     predictions: dict[str, Prediction] = Field(default_factory=dict)
     shift: ShiftResult | None = None
     trained: bool | None = Field(None, description="Per the --split file: in the trained set (True), held out (False).")
@@ -100,8 +108,13 @@ class Calibration(BaseModel):
     mad: float | None = Field(description="Mean absolute deviation, percentage points (Binder §A.2.9).")
     mad_low: float | None = None
     mad_high: float | None = None
+    tv: float | None = Field(None, description="Mean total variation between the object-level and hypothetical "
+                                                "property distributions (0 = identical, 1 = disjoint).")
+    tv_low: float | None = None
+    tv_high: float | None = None
     n_items: int
     n_pairs: int
+    object_sources: dict[str, int] = Field(default_factory=dict, description="exact (first token) or samples.")
     sources: dict[str, int] = Field(default_factory=dict, description="How the hypothetical distributions were obtained.")
     bins: list[CalibrationBin] = Field(default_factory=list, description="Reliability plot: equal-width bins of predicted probability.")
 
@@ -174,7 +187,7 @@ def self_accuracy(results: Sequence[PropertyResult], predictor: str | None = Non
 
 def compliance(results: Sequence[PropertyResult], predictor: str | None = None) -> Metric:
     preds = [r.predictions.get(predictor or r.object_model) for r in results if r.included]
-    return Metric.of(p.value is not None for p in preds if p is not None)
+    return Metric.of((p.compliant if p.compliant is not None else p.value is not None) for p in preds if p is not None)
 
 
 def mode_baseline_flags(results: Sequence[PropertyResult]) -> tuple[dict[tuple[str, str], str | None], list[bool]]:
@@ -247,8 +260,20 @@ def calibration(results: Sequence[PropertyResult], predictor: str | None = None,
     sources = Counter(
         (r.predictions[predictor or r.object_model].distribution_source or "?") for r, _ in per_item
     )
-    return Calibration(mad=mad, mad_low=lo, mad_high=hi, n_items=len(per_item), n_pairs=len(pairs),
+    tvs = [total_variation(r.object_distribution or {}, r.predictions[predictor or r.object_model].distribution or {})
+           for r, _ in per_item]
+    tv = sum(tvs) / len(tvs)
+    tv_lo, tv_hi = bootstrap_interval(tvs, lambda xs: sum(xs) / len(xs), resamples=300)
+    obj_sources = Counter("exact" if r.object_mass is not None else "samples" for r, _ in per_item)
+    return Calibration(mad=mad, mad_low=lo, mad_high=hi, tv=tv, tv_low=tv_lo, tv_high=tv_hi,
+                       n_items=len(per_item), n_pairs=len(pairs), object_sources=dict(obj_sources),
                        sources=dict(sources), bins=reliability_bins(pairs, bins))
+
+
+def total_variation(p: dict[str, float], q: dict[str, float]) -> float:
+    """Half the L1 distance between two distributions over property values (0 = equal)."""
+    keys = set(p) | set(q)
+    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in keys)
 
 
 def shift_metric(results: Sequence[PropertyResult]) -> ShiftMetric | None:

@@ -19,6 +19,7 @@ from improv.agents.errors import ConfigError
 from improv.agents.model import Model
 from improv.agents.types import GenerateConfig, Message
 
+from .closed import argmax, closed, first_token_decides, object_distribution, read_distribution
 from .hypothetical import first_token_distribution, hypothetical_prompt, parse_answer
 from .metrics import Prediction, PropertyResult, QuizReport, ShiftResult, mode_value, score
 from .properties import Property, clean, load_properties, load_templates
@@ -39,6 +40,11 @@ class QuizSettings(BaseModel):
     shift_label: str | None = None
     concurrency: int = Field(4, ge=1)
     seed: int | None = 0
+    read: str = Field("distribution", pattern="^(distribution|text)$",
+                      description="distribution: closed-space predictions read from the model's probabilities where "
+                                  "the backend gives them (scored or top logprobs); text: parsed free text only.")
+    exact_object: bool = Field(True, description="Read the object-level property distribution from the first reply "
+                                                 "token where that token decides the property (no sampling noise).")
 
 
 class Split(BaseModel):
@@ -163,8 +169,16 @@ class Quiz:
         raw = [c.text for c in completion.choices]
         parsed = [parse_answer(t, prop) for t in raw]
         value = mode_value([p if p is not None else "\x00" for p in parsed])
-        pred = Prediction(predictor=predictor.name, hypothetical=question, raw=raw,
-                          value=None if value == "\x00" else value)
+        text_value = None if value == "\x00" else value
+        pred = Prediction(predictor=predictor.name, hypothetical=question, raw=raw, value=text_value,
+                          text_value=text_value, compliant=text_value is not None)
+        if self.settings.read == "distribution" and closed(prop):
+            got = await read_distribution(predictor, self._messages(question, system), prop,
+                                          top_logprobs=max(self.settings.top_logprobs, 20))
+            if got is not None:
+                pred.distribution, pred.distribution_source, pred.logprob_mass = got
+                pred.value = argmax(pred.distribution)
+                return pred
         if distribution:
             got = first_token_distribution(completion.choices[0], prop) if want_lp else None
             if got is not None:
@@ -199,7 +213,12 @@ class Quiz:
                 deterministic=deterministic, object_value=value,
                 trained=self.split.is_trained(item.task, item.prompt, prop.name) if self.split else None,
             )
-            if samples:
+            exact = None
+            if s.exact_object and first_token_decides(prop, item.task == "numbers"):
+                exact = await object_distribution(self.model, self._messages(item.prompt, None), prop)
+            if exact is not None:
+                result.object_distribution, result.object_mass = exact
+            elif samples:
                 values = [v for v in [await prop.extract_async(t, self.judge) for t in samples] if v is not None]
                 if values:
                     result.object_distribution = {v: c / len(values) for v, c in Counter(values).items()}
