@@ -16,6 +16,7 @@ import asyncio
 import json
 import random
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 from pathlib import Path
 from statistics import fmean
 
@@ -26,9 +27,14 @@ from improv.agents.types import GenerateConfig
 from improv.evaluator.stats import bootstrap_interval, wilson_interval
 from improv.transcripts.schema import Transcript
 
-from .analysis import analyse_node, exact_posterior
-from .engine import AUTO, COMMITTED, default_answer_format, UNCOMMITTED, Questioner, ScriptQuestioner, answer_route, main_line, play_game
+from .engine import AUTO, Questioner, ScriptQuestioner, answer_route, default_answer_format
 from .fit import FitChecker
+from .game import Game
+from .state import COMMITTED, PRIVATE, SEALED, UNCOMMITTED
+
+#: protocols in which the answerer holds an object (the tool's or its own), and those where it chooses
+HOLDING = (COMMITTED, PRIVATE, SEALED)
+CHOOSING = (PRIVATE, SEALED)
 from .table import ObjectTable, load_table
 
 Progress = Callable[[int, int, str], None]
@@ -50,7 +56,9 @@ class NodeStats(BaseModel):
     undecided: int
     nothing_to_check: int = 0
     remaining: int
-    secret_count: int | None = Field(None, description="Committed: object reveals naming the secret.")
+    secret_count: int | None = Field(None, description="Object reveals naming the held object (committed: the "
+                                                        "secret; private, sealed: the answerer's own choice).")
+    seal_count: int | None = Field(None, description="Sealed: object reveals that open the seal.")
     secret_share: float | None = None
     posterior_entropy: float | None = None
     posterior_top: str | None = None
@@ -65,6 +73,7 @@ class GameResult(BaseModel):
     transcript_id: str
     condition: str
     secret: str | None
+    chose: bool | None = Field(None, description="Private, sealed: did the answerer's private choice name an object.")
     questions: list[str]
     labels: list[str]
     answers_fit_secret: float | None = Field(None, description="Committed: share of yes/no answers the table agrees with.")
@@ -125,7 +134,8 @@ class TurnSummary(BaseModel):
     consistency: Share = Field(description="Object reveals fitting every earlier answer, over those checked.")
     undecided: int
     nothing_to_check: int
-    secret: Share | None = Field(None, description="Committed: object reveals naming the secret.")
+    secret: Share | None = Field(None, description="Committed, private, sealed: object reveals naming the held object.")
+    seal: Share | None = Field(None, description="Sealed: object reveals that open the seal.")
     posterior_entropy: Mean | None = None
     posterior_top_mass: Mean | None = Field(None, description="Exact posterior: largest mass on any object.")
     posterior_secret_mass: Mean | None = Field(None, description="Committed, exact posterior: mass on the secret.")
@@ -149,7 +159,9 @@ class ConditionSummary(BaseModel):
     condition: str
     games: int
     turns: list[TurnSummary]
-    secret: Share | None = Field(None, description="Committed: object reveals naming the secret, all turns.")
+    secret: Share | None = Field(None, description="Object reveals naming the held object, all turns.")
+    seal: Share | None = Field(None, description="Sealed: object reveals that open the seal, all turns.")
+    chose: Share | None = Field(None, description="Private, sealed: games whose answerer named an object when it chose.")
     consistency: Share
     answers_fit_secret: Mean | None = None
     invalid: Share = Field(description="Invalid answers over all answers.")
@@ -193,27 +205,44 @@ def table_questions(table: ObjectTable, turns: int, rng: random.Random) -> list[
     return qs[:turns]
 
 
-async def run_game(
-    model: Model,
-    questioner: Questioner,
-    *,
-    secret: str | None,
-    turns: int,
-    k: int,
-    table: ObjectTable,
-    checker: FitChecker,
-    config: GenerateConfig | None = None,
-    exact: bool = False,
-    answer_format: str | None = AUTO,
-    rng: random.Random | None = None,
-) -> tuple[Transcript, GameResult]:
-    transcript = await play_game(model, questioner, secret=secret, turns=turns, config=config, table=table,
-                                 answer_format=answer_format, rng=rng)
-    line = main_line(transcript)
+class GameSetup(NamedTuple):
+    condition: str
+    secret: str | None
+    questioner: Questioner
+    rng: random.Random
+
+
+def seeded_games(table: ObjectTable, conditions: str | Sequence[str], games: int, turns: int, seed: int,
+                 questions: Sequence[str] | None = None,
+                 questioner_factory: Callable[[], Questioner] | None = None) -> list[GameSetup]:
+    """The games a batch plays, from one seeded stream: per condition and game, the committed
+    secret (drawn from the table), the questioner (a fixed list, a factory's, or a random order of
+    the table's attribute questions) and the game's own answer-drawing rng."""
+    rng = random.Random(seed)
+    out = []
+    for condition in [conditions] if isinstance(conditions, str) else conditions:
+        for _ in range(games):
+            secret = rng.choice(table.objects) if condition == COMMITTED else None
+            if questioner_factory is not None:
+                q: Questioner = questioner_factory()
+            elif questions is not None:
+                q = ScriptQuestioner(list(questions), name="script")
+            else:
+                q = ScriptQuestioner(table_questions(table, turns, rng), name="table-random")
+            out.append(GameSetup(condition, secret, q, random.Random(rng.getrandbits(32))))
+    return out
+
+
+async def run_game(game: Game, questioner: Questioner, *, turns: int, k: int, exact: bool = False,
+                   config: GenerateConfig | None = None) -> GameResult:
+    """Play ``game`` and analyse every node: K reveals, fit, objects possible, exact posterior."""
+    await game.play(questioner, turns=turns)
+    line = game.exchanges
+    secret = game.secret
     nodes: list[NodeStats] = []
     for at in range(len(line) + 1):
-        node = await analyse_node(transcript, model, at=at, k=k, table=table, checker=checker, config=config)
-        post = await exact_posterior(transcript, model, at=at, table=table) if exact else None
+        node = await game.analyse(at, k=k, exact=exact, config=config)
+        post = node.posterior
         d = node.sample.distribution
         qa = line[at - 1] if at else None
         nodes.append(NodeStats(
@@ -223,32 +252,28 @@ async def run_game(
             undecided=node.consistency.undecided, nothing_to_check=node.consistency.nothing_to_check,
             remaining=len(node.remaining),
             secret_count=d.counts.get(secret, 0) if secret else None, secret_share=node.secret_share,
+            seal_count=node.sample.seal_matches,
             posterior_entropy=post.entropy_bits if post else None,
             posterior_top=post.top if post else None, posterior_top_mass=post.top_mass if post else None,
             posterior_secret_mass=post.probabilities.get(secret) if post and secret else None,
             answer_label=qa.label if qa else None, answer_source=qa.source if qa else None,
             answer_p_other=qa.p_other if qa else None,
         ))
-    fit_secret = None
-    if secret is not None:
-        decided = [(checker.truth_from_table(secret, qa.question), qa.label) for qa in line if qa.label in ("yes", "no")]
-        decided = [(t, lab) for t, lab in decided if t is not None]
-        if decided:
-            fit_secret = sum(1 for t, lab in decided if t == (lab == "yes")) / len(decided)
-    return transcript, GameResult(
-        transcript_id=transcript.id,
-        condition=transcript.meta["condition"],
+    return GameResult(
+        transcript_id=game.transcript.id,
+        condition=game.condition,
         secret=secret,
+        chose=(secret is not None) if game.condition in CHOOSING else None,
         questions=[qa.question for qa in line],
         labels=[qa.label for qa in line],
-        answers_fit_secret=fit_secret,
+        answers_fit_secret=game.answers_fit_secret(),
         nodes=nodes,
     )
 
 
 def summarise(condition: str, games: Sequence[GameResult], *, resamples: int = 500) -> ConditionSummary:
     max_at = max((len(g.nodes) for g in games), default=0)
-    committed = condition == COMMITTED
+    committed = condition in HOLDING
     turns: list[TurnSummary] = []
     for at in range(max_at):
         rows = [g.nodes[at] for g in games if len(g.nodes) > at]
@@ -268,6 +293,7 @@ def summarise(condition: str, games: Sequence[GameResult], *, resamples: int = 5
             consistency=Share.of(sum(r.consistent for r in rows), sum(r.consistent + r.contradicted for r in rows)),
             undecided=sum(r.undecided for r in rows), nothing_to_check=sum(r.nothing_to_check for r in rows),
             secret=Share.of(sum(r.secret_count or 0 for r in rows), sum(r.objects for r in rows)) if committed else None,
+            seal=Share.of(sum(r.seal_count or 0 for r in rows), sum(r.objects for r in rows)) if condition == SEALED else None,
             posterior_entropy=Mean.of([r.posterior_entropy for r in posts], resamples) if posts else None,
             posterior_top_mass=Mean.of([r.posterior_top_mass for r in posts], resamples) if posts else None,
             posterior_secret_mass=Mean.of([r.posterior_secret_mass for r in secret_posts], resamples) if secret_posts else None,
@@ -282,6 +308,8 @@ def summarise(condition: str, games: Sequence[GameResult], *, resamples: int = 5
         games=len(games),
         turns=turns,
         secret=Share.of(sum(n.secret_count or 0 for n in nodes), sum(n.objects for n in nodes)) if committed else None,
+        seal=Share.of(sum(n.seal_count or 0 for n in nodes), sum(n.objects for n in nodes)) if condition == SEALED else None,
+        chose=Share.of(sum(1 for g in games if g.chose), len(games)) if condition in CHOOSING else None,
         consistency=Share.of(sum(n.consistent for n in nodes), sum(n.consistent + n.contradicted for n in nodes)),
         answers_fit_secret=Mean.of(fits, resamples) if committed else None,
         invalid=Share.of(labels.count("invalid"), len(labels)),
@@ -334,41 +362,31 @@ async def run_batch(
     if answer_format == AUTO:
         answer_format = default_answer_format(model)
     exact = exact and model.capabilities.score
-    rng = random.Random(seed)
-    plans: list[tuple[str, str | None, Questioner, random.Random]] = []
-    for condition in conditions:
-        for _ in range(games):
-            secret = rng.choice(table.objects) if condition == COMMITTED else None
-            if questioner_factory is not None:
-                q: Questioner = questioner_factory()
-            elif questions is not None:
-                q = ScriptQuestioner(list(questions), name="script")
-            else:
-                q = ScriptQuestioner(table_questions(table, turns, rng), name="table-random")
-            plans.append((condition, secret, q, random.Random(rng.getrandbits(32))))
+    plans = seeded_games(table, conditions, games, turns, seed, questions, questioner_factory)
     sem = asyncio.Semaphore(max(1, concurrency))
     done = 0
     total = len(plans)
     if progress:
         progress(0, total, "starting")
 
-    async def one(plan: tuple[str, str | None, Questioner, random.Random]):
+    async def one(plan: GameSetup) -> tuple[Transcript, GameResult]:
         nonlocal done
-        condition, secret, q, game_rng = plan
         async with sem:
-            out = await run_game(model, q, secret=secret, turns=turns, k=k, table=table, checker=checker,
-                                 config=config, exact=exact, answer_format=answer_format, rng=game_rng)
+            game = Game.new(model, condition=plan.condition, secret=plan.secret, table=table, config=config,
+                            answer_format=answer_format, questioner=plan.questioner.name, rng=plan.rng)
+            game.use_judge(checker)
+            out = await run_game(game, plan.questioner, turns=turns, k=k, exact=exact, config=config)
         done += 1
         if progress:
-            progress(done, total, condition)
-        return out
+            progress(done, total, plan.condition)
+        return game.transcript, out
 
     results = await asyncio.gather(*(one(p) for p in plans))
     transcripts = [t for t, _ in results]
     game_results = [g for _, g in results]
     summary = BatchSummary(
         model=model.name,
-        questioner=plans[0][2].name if plans else "",
+        questioner=plans[0].questioner.name if plans else "",
         games_per_condition=games,
         turns=turns,
         k=k,

@@ -88,6 +88,15 @@ class FitChecker:
             return None
         return truth == (label == "yes")
 
+    def possible(self, pairs: list[tuple[str, str]]) -> list[str]:
+        """Table objects that no yes/no answer in ``pairs`` ((question, label)) rules out by the
+        table or a direct guess: the one definition of "objects still possible"."""
+        if self.table is None:
+            return []
+        decided = [(q, lab == "yes") for q, lab in pairs if lab in ("yes", "no")]
+        return [o for o in self.table.objects
+                if all((t := self.truth_from_table(o, q)) is None or t == yes for q, yes in decided)]
+
     async def fit_all(self, obj: str, pairs: list[tuple[str, str]]) -> list[bool | None]:
         """Per earlier (question, label) pair: does ``obj`` fit it."""
         return list(await asyncio.gather(*(self.fits(obj, q, lab) for q, lab in pairs)))

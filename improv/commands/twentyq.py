@@ -7,18 +7,17 @@ import argparse
 import asyncio
 import sys
 
-from improv.options import add_json_option, print_json
+from improv.options import add_json_option, add_judge_option, add_model_options, add_save_options, build_judge, build_model, print_json, run_spec
 
 SPARK = "▁▂▃▄▅▆▇█"
+#: the commitment protocols (improv.games.state.PROTOCOLS; repeated here so --help imports nothing)
+PROTOCOL_CHOICES = ("uncommitted", "committed", "private", "sealed")
 
 
 def _model_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-m", "--model", default=None, help="answerer provider/model (default: $IMPROV_MODEL or the built-in model)")
-    p.add_argument("-t", "--temperature", type=float, default=None, help="answerer temperature (default 1.0)")
-    p.add_argument("--max-tokens", type=int, default=None)
-    p.add_argument("--judge", default=None, metavar="MODEL",
-                   help="model that decides fit for objects/questions outside the object table (one pair per call, temperature 0)")
-    p.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint")
+    add_model_options(p, persona=False, samples=False, settings=("temperature", "max_tokens"),
+                      model_help="answerer provider/model", help={"temperature": "answerer temperature (default 1.0)"})
+    add_judge_option(p, "model that decides fit for objects/questions outside the object table (one pair per call, temperature 0)")
 
 
 def _game_opts(p: argparse.ArgumentParser) -> None:
@@ -35,18 +34,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("play", help="play one game (the model answers)")
     _model_opts(p)
+    p.add_argument("--condition", default=None, choices=PROTOCOL_CHOICES,
+                   help="commitment protocol: uncommitted (no secret), committed (the tool's secret in the system "
+                        "prompt), private (the answerer chooses and keeps its choice in a private memory), sealed "
+                        "(the answerer chooses; a hash of its choice is stated and checked at the reveal); "
+                        "default: committed with --secret, else uncommitted")
     p.add_argument("--secret", default=None, metavar="OBJECT|random",
                    help="committed condition: put this secret (or a random table object) in the system prompt")
     p.add_argument("--questioner", default="human", help="human | model:MODEL | script:FILE (default: human)")
     p.add_argument("--turns", type=int, default=20, help="maximum questions (default 20)")
     p.add_argument("-k", type=int, default=0, help="after the game, resample the reveal K times (default: no)")
-    p.add_argument("--out", default=None, help="transcript directory (default: $IMPROV_DATA_DIR or the user data dir)")
-    p.add_argument("--no-save", action="store_true")
+    add_save_options(p, "the game's transcript")
     _game_opts(p)
     add_json_option(p)
 
     r = sub.add_parser("resample", help="resample a saved game's reveal at a turn; distribution and consistency")
-    r.add_argument("transcript", help="a saved twentyq transcript (JSON)")
+    r.add_argument("transcript", help="a saved twentyq transcript: a path, or an id (or id prefix) in the store")
     _model_opts(r)
     r.add_argument("--at", type=int, default=None, help="node: after this many answered questions (default: all)")
     r.add_argument("-k", type=int, default=16, help="reveal samples, drawn in one n=K call (default 16)")
@@ -65,7 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--turns", type=int, default=6, help="questions per game (default 6)")
     b.add_argument("-k", type=int, default=16, help="reveal samples per node (default 16)")
     b.add_argument("--exact", action="store_true", help="also the exact posterior entropy per node (hf/, organism)")
-    b.add_argument("--conditions", default="uncommitted,committed", help="comma-separated (default both)")
+    b.add_argument("--conditions", default="uncommitted,committed",
+                   help=f"comma-separated commitment protocols among {', '.join(PROTOCOL_CHOICES)} "
+                        "(default uncommitted,committed)")
     b.add_argument("--concurrency", type=int, default=4, help="games in flight (default 4)")
     b.add_argument("--seed", type=int, default=0, help="seed for secrets and question order")
     b.add_argument("--out", default=None, metavar="DIR", help="write transcripts/ and summary.json here")
@@ -74,26 +79,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
-    from improv.agents.errors import ConfigError
-    from improv.agents.types import GenerateConfig
-
-    fields = {}
-    if args.temperature is not None:
-        fields["temperature"] = args.temperature
-    if args.max_tokens is not None:
-        fields["max_tokens"] = args.max_tokens
-    try:
-        return GenerateConfig(**fields) if fields else None
-    except Exception as err:  # pydantic ValidationError
-        raise ConfigError(f"generation setting: {str(err).splitlines()[-1].strip()}") from None
+    config = run_spec(args).config
+    return config if config.model_fields_set else None
 
 
 def _models(args, default: str | None = None):
-    from improv.agents.registry import get_model
-
-    model = get_model(args.model or default, max_connections=args.max_connections)
-    judge = get_model(args.judge, max_connections=args.max_connections) if args.judge else None
-    return model, judge
+    if args.model is None and default:
+        args.model = default  # resample: the model the game was played with
+    return build_model(args), build_judge(args)
 
 
 def _answer_format(args) -> str | None:
@@ -168,13 +161,44 @@ def _dist_table(title: str, counts: dict[str, int], k: int, fits=None, posterior
 
 # -- play ----------------------------------------------------------------------------------
 
+def make_questioner(spec: str, args, human=None):
+    """``human`` | ``model:MODEL`` | ``script:FILE``: the model string is parsed here, at the edge."""
+    from pathlib import Path
+
+    from improv.agents.errors import ConfigError
+    from improv.games.engine import CallbackQuestioner, ModelQuestioner, ScriptQuestioner, load_script
+
+    kind, _, arg = spec.partition(":")
+    if kind == "human":
+        if human is None:
+            raise ConfigError("--questioner human needs an interactive front end (not batch)")
+        return CallbackQuestioner(human)
+    if kind == "model" and arg:
+        return ModelQuestioner(build_model(args, arg, setting="questioner"))
+    if kind == "script" and arg:
+        return ScriptQuestioner(load_script(arg), name=f"script:{Path(arg).name}")
+    raise ConfigError(f"--questioner {spec!r}: expected human, model:MODEL or script:FILE")
+
+
+def _condition(args) -> str:
+    from improv.agents.errors import ConfigError
+
+    condition = args.condition or ("committed" if args.secret else "uncommitted")
+    if condition == "committed" and not args.secret:
+        args.secret = "random"
+    if condition != "committed" and args.secret:
+        raise ConfigError(f"--secret: the {condition} condition takes no secret (the answerer chooses, or holds none)")
+    return condition
+
+
 def run_play(args) -> int:
     from improv.agents.text import printable
-    from improv.games.engine import make_questioner, pick_secret, play_game
+    from improv.games.engine import pick_secret
+    from improv.games.game import Game
     from improv.games.table import load_table
-    from improv.transcripts.store import save
 
     _positive("--turns", args.turns)
+    condition = _condition(args)
     table = load_table(args.objects)
     secret = pick_secret(args.secret, table)
     model, judge = _models(args)
@@ -189,12 +213,14 @@ def run_play(args) -> int:
             return None
         return None if line.strip().lower() in ("", "quit", "give up", "q") else line
 
-    questioner = make_questioner(args.questioner, human=human)
+    questioner = make_questioner(args.questioner, args, human=human)
 
     def on_event(ev):
         if args.json:
             return
-        if ev.kind == "question" and not interactive:
+        if ev.kind == "seal":
+            console.print(f"The answerer states its sealed choice: {printable(ev.text)}", markup=False)
+        elif ev.kind == "question" and not interactive:
             console.print(f"Q{ev.number}: {printable(ev.text)}", markup=False)
         elif ev.kind == "answer":
             console.print(f"  A{ev.number}: {printable(ev.text)}  [{ev.label}]", markup=False)
@@ -203,27 +229,35 @@ def run_play(args) -> int:
 
     if interactive and not args.json:
         console.print("Ask yes/no questions; an empty line gives up and asks for the reveal.", markup=False)
+    game = Game.new(model, condition=condition, secret=secret, table=table, config=_config(args),
+                    answer_format=_answer_format(args), questioner=questioner.name)
+    if judge is not None:
+        from improv.games.fit import FitChecker
+
+        game.use_judge(FitChecker(table, judge, game.labels))
 
     async def go():
         try:
-            t = await play_game(model, questioner, secret=secret, turns=args.turns, config=_config(args),
-                                table=table, on_event=on_event, answer_format=_answer_format(args))
-            node = None
-            if args.k:
-                from improv.games.analysis import analyse_node
-                from improv.games.fit import FitChecker
-
-                node = await analyse_node(t, model, k=args.k, table=table, checker=FitChecker(table, judge))
-            return t, node
+            await game.play(questioner, turns=args.turns, on_event=on_event)
+            return await game.analyse(k=args.k) if args.k else None
         finally:
             await model.aclose()
+            if judge is not None:
+                await judge.aclose()
 
-    transcript, node = asyncio.run(go())
-    path = None if args.no_save else save(transcript, args.out)
+    node = asyncio.run(go())
+    path = None if args.no_save else game.save(args.out)
     if args.json:
-        print_json({"transcript": transcript.model_dump(mode="json"), "analysis": node.model_dump(mode="json") if node else None,
-                    "path": str(path) if path else None})
+        print_json({"transcript": game.transcript.model_dump(mode="json"),
+                    "analysis": node.model_dump(mode="json") if node else None, "path": str(path) if path else None})
         return 0
+    if game.record.seal is not None:
+        opened = game.transcript.turn(game.record.main_leaf).meta.get("seal_matches")
+        console.print(f"seal check: the reveal {'opens' if opened else 'does not open'} the seal "
+                      f"(the answerer's private choice: {game.secret or 'none named'})", markup=False)
+    elif game.condition == "private":
+        console.print(f"private memory (never shown to the questioner): {printable(game.record.memory[0].text)}",
+                      markup=False)
     if node is not None:
         _print_node(console, node)
     if path:
@@ -288,24 +322,31 @@ def mass_text(mass, k_label: str | None = None) -> str:
 # -- resample ------------------------------------------------------------------------------
 
 def run_resample(args) -> int:
-    from improv.games.analysis import analyse_node, answer_flips, mass_test, posterior_curve
-    from improv.games.engine import check_game, table_for
+    from improv.agents.errors import ConfigError
     from improv.games.fit import FitChecker
-    from improv.transcripts.store import load, save
+    from improv.games.game import Game
+    from improv.games.state import GameRecord
+    from improv.transcripts.store import load, resolve
 
     _positive("-k", args.k)
-    transcript = load(args.transcript)
-    check_game(transcript)
-    table = table_for(transcript)
-    model, judge = _models(args, transcript.meta.get("model"))
+    path = resolve(args.transcript)
+    transcript = load(path)
+    answered = len(Game.open(transcript, None).exchanges)  # a 20 Questions game, or one line and exit 2
+    if args.at is not None and not 0 <= args.at <= answered:
+        raise ConfigError(f"--at {args.at}: the game has {answered} answered questions (use 0..{answered})")
+    if args.flip is not None and not 1 <= args.flip <= answered:
+        raise ConfigError(f"--flip {args.flip}: the game has questions 1..{answered}")
+    model, judge = _models(args, GameRecord.read(transcript.meta).model)
+    game = Game.open(transcript, model, config=_config(args))
+    if judge is not None:
+        game.use_judge(FitChecker(game.table, judge, game.labels))
 
     async def go():
         try:
-            node = await analyse_node(transcript, model, at=args.at, k=args.k, table=table,
-                                      checker=FitChecker(table, judge), exact=args.exact, config=_config(args))
-            curve = await posterior_curve(transcript, model, table=table) if args.exact else None
-            mass = await mass_test(transcript, model, at=node.at, table=table, k=min(args.k, 8)) if args.mass else None
-            flip = await answer_flips(transcript, model, question=args.flip, k=args.k) if args.flip else None
+            node = await game.analyse(args.at, k=args.k, exact=args.exact)
+            curve = await game.posterior_curve() if args.exact else None
+            mass = await game.mass_test(node.at, k=min(args.k, 8)) if args.mass else None
+            flip = await game.flips(args.flip, k=args.k) if args.flip else None
             return node, curve, mass, flip
         finally:
             await model.aclose()
@@ -314,7 +355,7 @@ def run_resample(args) -> int:
 
     node, curve, mass, flip = asyncio.run(go())
     if args.save:
-        save(transcript, path=args.transcript)
+        game.save(path=path)
     if args.json:
         print_json({
             "analysis": node.model_dump(mode="json"),
@@ -342,8 +383,9 @@ def run_resample(args) -> int:
         console.print(mass_text(mass), markup=False)
     if flip is not None:
         rate = "n/a" if flip.flip_rate is None else f"{flip.flip_rate:.2f}"
+        counts = ", ".join(f"{label} {n}" for label, n in flip.counts.items())
         console.print(f"answer flips at Q{args.flip} (K={flip.k}): original {flip.original}, flip rate {rate}, "
-                      f"counts {flip.counts}" + (f", mean P(yes) {flip.p_yes_logprobs:.2f}" if flip.p_yes_logprobs is not None else ""),
+                      f"labels {counts}" + (f", mean P(yes) {flip.p_yes_logprobs:.2f}" if flip.p_yes_logprobs is not None else ""),
                       markup=False)
     return 0
 
@@ -353,23 +395,23 @@ def run_resample(args) -> int:
 def run_batch(args) -> int:
     from improv.agents.errors import ConfigError
     from improv.games.batch import run_batch as batch, save_batch
-    from improv.games.engine import COMMITTED, UNCOMMITTED, load_script, make_questioner
+    from improv.games.engine import load_script
 
     _positive("--games", args.games)
     _positive("--turns", args.turns)
     _positive("-k", args.k)
     _positive("--concurrency", args.concurrency)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
-    bad = [c for c in conditions if c not in (UNCOMMITTED, COMMITTED)]
+    bad = [c for c in conditions if c not in PROTOCOL_CHOICES]
     if bad or not conditions:
-        raise ConfigError(f"--conditions: expected uncommitted and/or committed, got {args.conditions!r}")
+        raise ConfigError(f"--conditions {args.conditions!r}: expected a comma-separated list of {', '.join(PROTOCOL_CHOICES)}")
     questions = load_script(args.questions) if args.questions else None
     factory = None
     if args.questioner:
         if args.questioner == "human":
             raise ConfigError("--questioner human cannot run in batch; use model:MODEL or script:FILE")
-        make_questioner(args.questioner)  # validate now
-        factory = lambda: make_questioner(args.questioner)  # noqa: E731
+        make_questioner(args.questioner, args)  # validate now
+        factory = lambda: make_questioner(args.questioner, args)  # noqa: E731
     from improv.games.table import load_table
 
     table = load_table(args.objects)
@@ -432,35 +474,44 @@ def _print_summary(console, summary) -> None:
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)
     for cond in summary.conditions.values():
+        holds = cond.secret is not None  # committed, private, sealed: the answerer holds an object
         t = Table(title=f"{cond.condition}: {cond.games} games", title_justify="left")
         cols = ["turn", "invalid answers", "non-reveals", "in the table", "reveal entropy (bits)", "distinct",
                 "objects possible", "fit all answers"]
-        if cond.condition == "committed":
-            cols.append("name the secret")
+        if holds:
+            cols.append("name the secret" if cond.condition == "committed" else "name its own choice")
+        if cond.seal is not None:
+            cols.append("open the seal")
         if summary.exact:
             cols += ["exact H", "exact top mass"]
-            if cond.condition == "committed":
-                cols.append("exact mass on secret")
+            if holds:
+                cols.append("exact mass on secret" if cond.condition == "committed" else "exact mass on its choice")
         for c in cols:
             t.add_column(c, justify="right")
         for row in cond.turns:
             cells = [str(row.at), row.invalid.text() if row.invalid else "", row.non_reveals.text(), row.in_table.text(),
                      row.entropy.text(), f"{row.distinct_mean:.1f}", f"{row.remaining_mean:.1f}", row.consistency.text()]
-            if cond.condition == "committed":
+            if holds:
                 cells.append(row.secret.text() if row.secret else "n/a")
+            if cond.seal is not None:
+                cells.append(row.seal.text() if row.seal else "n/a")
             if summary.exact:
                 cells.append(row.posterior_entropy.text() if row.posterior_entropy else "n/a")
                 cells.append(row.posterior_top_mass.text() if row.posterior_top_mass else "n/a")
-                if cond.condition == "committed":
+                if holds:
                     cells.append(row.posterior_secret_mass.text() if row.posterior_secret_mass else "n/a")
             t.add_row(*cells)
         console.print(t)
         line = (f"  all turns: invalid answers {cond.invalid.text()}; non-reveals {cond.non_reveals.text()}; "
                 f"in the table {cond.in_table.text()}; fit all answers {cond.consistency.text()}")
+        if cond.chose is not None:
+            line += f"; games whose answerer named an object when it chose {cond.chose.text()}"
         if cond.secret is not None:
-            line += f"; name the secret {cond.secret.text()}"
+            line += f"; name the held object {cond.secret.text()}"
+        if cond.seal is not None:
+            line += f"; open the seal {cond.seal.text()}"
         if cond.answers_fit_secret is not None:
-            line += f"; answers agree with the secret {cond.answers_fit_secret.text()}"
+            line += f"; answers agree with the held object {cond.answers_fit_secret.text()}"
         console.print(line, markup=False)
     values = [r.entropy.value for c in summary.conditions.values() for r in c.turns if r.entropy.value is not None]
     top = max(values, default=1.0) or 1.0

@@ -20,7 +20,6 @@ from improv.games.answers import (
     read_reveal,
     reveal_phrase,
 )
-from improv.games.engine import canonical_object
 from improv.games.table import load_table
 
 
@@ -119,12 +118,12 @@ def test_reveal_phrase(text, phrase):
     assert reveal_phrase(text) == phrase
 
 
-def test_canonical_object_uses_table_aliases_and_plurals():
+def test_reveals_use_table_aliases_and_plurals():
     table = load_table()
-    assert canonical_object("It was a fridge.", table) == "refrigerator"
-    assert canonical_object("Cats", table) == "cat"
-    assert canonical_object("It was a flux capacitor.", table) == "flux capacitor"
-    assert canonical_object("", table) == "(none)"
+    assert read_reveal("It was a fridge.", table).label == "refrigerator"
+    assert read_reveal("Cats", table).label == "cat"
+    assert read_reveal("It was a flux capacitor.", table).label == "flux capacitor"
+    assert read_reveal("", table).non_reveal == "empty"
 
 
 def test_guess_and_article():

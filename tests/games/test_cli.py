@@ -135,3 +135,17 @@ def test_resample_uses_the_games_own_table(capsys, data_dir, script):
     assert d["counts"] == {"toothbrush": 2} and d["in_table"] == 2 and d["non_reveals"] == 2
     # alive yes, animal yes, fur yes: a toothbrush contradicts question 1
     assert data["analysis"]["fits"]["toothbrush"]["first_contradiction"] == 1
+
+
+def test_questioner_specs_are_parsed_at_the_edge():
+    import argparse
+
+    from improv.agents.errors import ConfigError
+    from improv.commands.twentyq import make_questioner
+
+    args = argparse.Namespace(cache=False, max_connections=4)
+    with pytest.raises(ConfigError):
+        make_questioner("telepathy", args)
+    with pytest.raises(ConfigError):
+        make_questioner("human", args)
+    assert make_questioner("model:mock/echo", args).name == "model:mock/echo"

@@ -7,7 +7,8 @@ import pytest
 from improv.agents.registry import get_model
 from improv.agents.types import GenerateConfig, Message
 from improv.games.analysis import analyse_node, exact_posterior, mass_test, posterior_curve, reveal_sentence
-from improv.games.engine import ScriptQuestioner, answerer_for, play_game
+from improv.games.engine import ScriptQuestioner, play_game
+from improv.games.game import Game
 from tests.tiny_model import build_tiny_model
 
 CANDIDATES = ["cat", "dog", "rose", "car", "apple"]
@@ -28,10 +29,11 @@ async def test_exact_posterior_matches_scores_and_information_gain(tiny_dir):
         assert sum(post.probabilities.values()) == pytest.approx(1.0)
         assert 0.0 <= post.entropy_bits <= math.log2(len(CANDIDATES)) + 1e-9
         # the same numbers by hand from model.score
-        agent = answerer_for(t, model)
+        agent = Game.open(t, model).agent()
         history = [m for x in t.path(t.meta["main_leaf"])[:4] for m in [x.message()]]
-        scores = await model.score(agent.messages([*history, Message(role="user", content="I give up, what was it?")]),
-                                   [reveal_sentence(c) for c in CANDIDATES])
+        messages = agent.messages([*history, Message(role="user", content="I give up, what was it?")])
+        assert Game.open(t, None).answerer_messages(2) == messages  # the public rebuild of what the answerer saw
+        scores = await model.score(messages, [reveal_sentence(c) for c in CANDIDATES])
         z = sum(math.exp(s) for s in scores)
         for c, s in zip(CANDIDATES, scores):
             assert post.probabilities[c] == pytest.approx(math.exp(s) / z, rel=1e-4)

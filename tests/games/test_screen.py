@@ -1,23 +1,17 @@
-"""The 20 Questions screen, pushed onto a minimal App and driven with Pilot."""
+"""The 20 Questions screen inside the app, driven with Pilot: it drives two `Game` objects, saves
+each game as it happens, labels every figure with its turn and setting, and is usable at 80x24."""
 
 from __future__ import annotations
 
-import pytest
-from textual.app import App
-from textual.widgets import Input, OptionList, Static
+import json
 
-from improv.tui.screens.twentyq import TwentyQScreen, bars, sparkline
+from textual.widgets import OptionList, Select, Static
 
-SIZE = (140, 48)
+from improv.tui.app import ImprovApp
+from improv.tui.screens.twentyq import TwentyQScreen, bars
+from improv.tui.widgets.field import Field
 
-
-class Host(App):
-    def __init__(self, screen):
-        super().__init__()
-        self._screen = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._screen)
+BIG, SMALL = (160, 48), (80, 24)
 
 
 def text_of(screen, selector) -> str:
@@ -25,7 +19,7 @@ def text_of(screen, selector) -> str:
 
 
 async def wait_idle(pilot, screen):
-    for _ in range(200):
+    for _ in range(400):
         await pilot.pause(0.02)
         if not screen.busy:
             await pilot.pause()
@@ -33,55 +27,118 @@ async def wait_idle(pilot, screen):
     raise AssertionError("screen stayed busy")
 
 
-async def test_ask_resample_and_curve_side_by_side():
-    screen = TwentyQScreen(model="mock/cycle:Yes.|It was a cat.|It was a [bold]rose[/bold].", k=4, secret="cat")
-    app = Host(screen)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "secret: cat" in text_of(screen, "#title-committed")
-        screen.query_one("#question", Input).value = "Is it [red]alive[/red]?"
-        await pilot.press("enter")
-        await wait_idle(pilot, screen)
-        for cond in ("uncommitted", "committed"):
-            ol = screen.query_one(f"#turns-{cond}", OptionList)
+async def open_screen(pilot) -> TwentyQScreen:
+    await pilot.pause()
+    await pilot.press("2")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, TwentyQScreen)
+    return screen
+
+
+async def ask(pilot, screen, question: str) -> None:
+    screen.query_one("#question", Field).focus()
+    screen.query_one("#question", Field).value = question
+    await pilot.press("enter")
+    await wait_idle(pilot, screen)
+
+
+async def test_a_game_is_saved_as_it_happens_and_figures_name_their_turn(tmp_path):
+    app = ImprovApp(model="mock/cycle:Yes.|It was a cat.|It was a [bold]rose[/bold].", out=tmp_path)
+    async with app.run_test(size=BIG) as pilot:
+        screen = await open_screen(pilot)
+        screen.k = 4
+        await ask(pilot, screen, "Is it [red]alive[/red]?")
+        saved = sorted(tmp_path.glob("*.json"))
+        assert len(saved) == 2  # both games, saved on the first answer, paths shown
+        for side in ("left", "right"):
+            assert "saved: " + str(tmp_path) in text_of(screen, f"#title-{side}")
+            ol = screen.query_one(f"#turns-{side}", OptionList)
             assert ol.option_count == 2
             # typed and model text is shown literally, never as markup
             assert "Is it [red]alive[/red]?" in str(ol.get_option_at_index(1).prompt)
         assert screen.at == 1
         await pilot.press("ctrl+r")
         await wait_idle(pilot, screen)
-        for cond in ("uncommitted", "committed"):
-            dist = text_of(screen, f"#dist-{cond}")
-            assert "reveals at turn 1 (K=4)" in dist and "█" in dist
-            node = screen.nodes[cond]
-            assert node.sample.k == 4
-        # select the start and resample there: the commitment curve gets two points
-        ol = screen.query_one("#turns-uncommitted", OptionList)
+        for side in ("left", "right"):
+            dist = text_of(screen, f"#dist-{side}")
+            assert "turn 1 · mock/cycle" in dist and "K=4" in dist and "█" in dist
+            assert screen.query_one(f"#plot-{side}").plt._active.monitor.title.startswith("turn 1:")
+        # the saved file holds the resampled branches
+        data = json.loads(saved[0].read_text())
+        assert sum(1 for t in data["turns"] if t["meta"].get("resampled")) == 4
+        # select the start: the figures show turn 0 (not yet measured), never turn 1's
+        ol = screen.query_one("#turns-left", OptionList)
         ol.focus()
         ol.highlighted = 0
         await pilot.pause()
-        assert screen.at == 0
-        await pilot.press("ctrl+r")
-        await wait_idle(pilot, screen)
-        assert set(screen.entropy["uncommitted"]) == {0, 1}
-        assert "commitment curve:" in text_of(screen, "#curve-committed")
+        assert screen.at == 0 and "turn 0: no reveals sampled here yet" in text_of(screen, "#dist-left")
         await pilot.press("ctrl+l")
         await wait_idle(pilot, screen)
-        assert set(screen.entropy["committed"]) == {0, 1}
+        assert set(screen.games["left"].nodes) == {0, 1} and set(screen.games["right"].nodes) == {0, 1}
+        assert screen.query_one("#curve").plt._active.monitor.title.startswith("commitment curve")
         # exact posterior is refused by the mock model: a status line, not a crash
         await pilot.press("ctrl+e")
         await wait_idle(pilot, screen)
         assert "error" in text_of(screen, "#status") and "score" in text_of(screen, "#status")
         await pilot.press("ctrl+n")
         await pilot.pause()
-        assert screen.query_one("#turns-committed", OptionList).option_count == 1
-        assert screen.entropy == {"uncommitted": {}, "committed": {}}
+        assert screen.query_one("#turns-right", OptionList).option_count == 1 and screen.games == {}
 
 
-def test_bars_and_sparkline_helpers():
+async def test_exact_posterior_belongs_to_its_turn_on_the_builtin_model(tmp_path):
+    app = ImprovApp(model="organism", out=tmp_path)
+    async with app.run_test(size=BIG) as pilot:
+        screen = await open_screen(pilot)
+        screen.k = 4
+        await ask(pilot, screen, "Is it alive?")
+        await ask(pilot, screen, "Is it an animal?")
+        await pilot.press("ctrl+e")  # at turn 2
+        await wait_idle(pilot, screen)
+        assert "turn 2 exact posterior" in text_of(screen, "#dist-right")
+        ol = screen.query_one("#turns-right", OptionList)
+        ol.focus()
+        ol.highlighted = 1
+        await pilot.pause()
+        await pilot.press("ctrl+r")  # resample at turn 1: no turn-2 posterior may stay on screen
+        await wait_idle(pilot, screen)
+        dist = text_of(screen, "#dist-right")
+        assert screen.at == 1 and "turn 1 · organism" in dist and "exact posterior" not in dist
+        title = screen.query_one("#plot-right").plt._active.monitor.title
+        assert title.startswith("turn 1: sampled reveals")
+
+
+async def test_protocols_escape_home_and_80x24(tmp_path):
+    app = ImprovApp(model="mock/cycle:Yes.|<secret>cat</secret>|It was a dog.", out=tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_screen(pilot)
+        screen.k = 2
+        # usable at 80x24: the question field and the footer are on screen, the body scrolls
+        field = screen.query_one("#question", Field)
+        assert field.region.bottom <= 24 and field.region.height >= 1
+        body = screen.query_one("#body")
+        assert body.virtual_size.height > body.region.height and body.allow_vertical_scroll
+        # the private-memory protocol, chosen in the screen
+        screen.query_one("#protocol", Select).value = "private"
+        await pilot.pause()
+        await ask(pilot, screen, "Is it alive?")
+        right = screen.games["right"]
+        assert right.condition == "private" and right.record.memory
+        assert all("<secret>" not in t.content for t in right.transcript.turns)
+        # Escape leaves the field; the app's home key goes home
+        field.focus()
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.focused, Field)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert not isinstance(app.screen, TwentyQScreen)
+
+
+def test_bars_helper():
     t = bars({"cat": 3, "dog": 1}, 4, width=8)
     lines = str(t).splitlines()
     assert lines[0].startswith("cat") and lines[0].count("█") == 6 and lines[0].endswith("3/4")
     assert lines[1].count("█") == 2
-    assert sparkline([0.0, 1.0, None, 2.0], 2.0) == "▁▅ █"
     assert str(bars({}, 0)) == ""

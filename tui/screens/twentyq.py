@@ -1,14 +1,18 @@
-"""20 Questions screen: the same questions put to an uncommitted and a committed answerer,
-side by side; resample the reveal at the selected turn and watch the distribution and the
-commitment curve.
+"""20 Questions screen: the same questions put to an uncommitted answerer and to one under a
+commitment protocol (committed, private memory or sealed), side by side. The screen only drives
+two `improv.games.game.Game` objects (the CLI's) and draws what they return; every game is saved
+as a transcript as it happens, and its path is shown.
 
 - Type a yes/no question and press enter: both games get it (same question, same turn).
-- Up/down in either list selects a turn (``start`` = before the first question).
+- Up/down in either list selects a turn (``start`` = before the first question); the figures
+  show that turn, and say so (a turn not yet measured says that instead).
 - ``ctrl+r`` resamples the reveal K times at the selected turn in both games (one n=K call
-  each) and draws the reveal distribution as bars, with each object's fit to the answers.
-- ``ctrl+l`` resamples at every turn: the commitment curve (reveal entropy by turn).
-- ``ctrl+e`` adds the exact posterior at the selected turn (backends that can score).
-- ``ctrl+n`` new games (a new random secret); ``ctrl+o`` home.
+  each): the reveal distribution, each object's fit to the answers, and a plot of the exact
+  posterior (where measured) beside the sampled reveals.
+- ``ctrl+l`` resamples at every turn: the commitment curve (reveal entropy by turn, plotted).
+- ``ctrl+e`` the exact posterior at the selected turn (backends that can score).
+- ``ctrl+n`` new games; changing the protocol or the object table starts new games too.
+- Escape leaves a field; the app's home key (shown in the footer) goes home.
 
 All model text is shown as plain text (never markup).
 """
@@ -21,15 +25,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, OptionList, Select, Static
 from textual.widgets.option_list import Option
+from textual_plotext import PlotextPlot
 
 from improv.agents.text import printable
+from improv.tui.widgets.field import Field
 
-SPARK = "▁▂▃▄▅▆▇█"
-CONDITIONS = ("uncommitted", "committed")
+SIDES = ("left", "right")
+PROTOCOLS = ("committed", "private", "sealed")  # the right side; the left is always uncommitted
+TABLES = ("builtin", "everyday")
 
 
 def bars(counts: dict[str, int], k: int, fits: dict | None = None, width: int = 20, limit: int = 10) -> Text:
@@ -53,203 +60,230 @@ def bars(counts: dict[str, int], k: int, fits: dict | None = None, width: int = 
     return out
 
 
-def sparkline(values: list[float | None], top: float) -> str:
-    top = top or 1.0
-    return "".join(" " if v is None else SPARK[min(7, max(0, round(v / top * 7)))] for v in values)
-
-
 class TwentyQScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "resample", "Resample reveal", priority=True),
         Binding("ctrl+l", "curve", "Commitment curve", priority=True),
         Binding("ctrl+e", "exact", "Exact posterior", priority=True),
         Binding("ctrl+n", "new_games", "New games", priority=True),
-        Binding("ctrl+o", "home", "Home", priority=True),
     ]
 
     DEFAULT_CSS = """
-    TwentyQScreen #games { height: 1fr; }
-    TwentyQScreen .side { width: 1fr; border: round $accent; padding: 0 1; }
-    TwentyQScreen .turns { height: 1fr; min-height: 5; }
-    TwentyQScreen .dist { height: auto; max-height: 14; }
-    TwentyQScreen .curve { height: auto; }
-    TwentyQScreen #status { height: 1; color: $text-muted; }
+    TwentyQScreen #settings { height: 3; }
+    TwentyQScreen #settings Select { width: 24; }
+    TwentyQScreen #settings Static { width: 1fr; padding: 1 1; color: $text-muted; }
+    TwentyQScreen #body { height: 1fr; }
+    TwentyQScreen #games { height: auto; }
+    TwentyQScreen .side { width: 1fr; height: auto; border: round $accent; padding: 0 1; }
+    TwentyQScreen .turns { height: auto; max-height: 8; }
+    TwentyQScreen .dist { height: auto; }
+    TwentyQScreen .plot { height: 14; min-height: 10; }
+    TwentyQScreen #curve { height: 16; min-height: 10; }
+    TwentyQScreen #status { height: auto; max-height: 2; color: $text-muted; }
     """
 
     def __init__(self, model: str | None = None, persona: str | None = None, *, k: int = 16,
-                 secret: str | None = None, **kwargs) -> None:
+                 secret: str | None = None, protocol: str = "committed", objects: str = "builtin", **kwargs) -> None:
         super().__init__(**kwargs)
         self.model_name = model
-        self.persona = persona  # the screen always uses the twentyq personas; kept for the app's convention
+        self.persona = persona  # the games use their own personas; kept for the app's convention
         self.k = k
         self.fixed_secret = secret
+        self.protocol = protocol
+        self.objects = objects
         self.model = None
-        self.games: dict[str, object] = {}  # condition -> Transcript
-        self.entropy: dict[str, dict[int, float]] = {c: {} for c in CONDITIONS}
-        self.nodes: dict[str, object] = {}  # condition -> last NodeAnalysis
-        self.posteriors: dict[str, object] = {}
+        self.games: dict[str, object] = {}  # side -> improv.games.game.Game
         self.at = 0
         self.busy = False
-        self.table = None
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="games"):
-            for cond in CONDITIONS:
-                with Vertical(classes="side", id=f"side-{cond}"):
-                    yield Static(cond, id=f"title-{cond}", markup=False)
-                    yield OptionList(id=f"turns-{cond}", classes="turns")
-                    yield Static("", id=f"dist-{cond}", classes="dist", markup=False)
-                    yield Static("", id=f"curve-{cond}", classes="curve", markup=False)
+        with Horizontal(id="settings"):
+            yield Select([(p, p) for p in PROTOCOLS], value=self.protocol, allow_blank=False, id="protocol")
+            yield Select([(t, t) for t in TABLES], value=self.objects, allow_blank=False, id="objects")
+            yield Static("", id="setting", markup=False)
+        with VerticalScroll(id="body"):
+            with Horizontal(id="games"):
+                for side in SIDES:
+                    with Vertical(classes="side", id=f"side-{side}"):
+                        yield Static("", id=f"title-{side}", markup=False)
+                        yield OptionList(id=f"turns-{side}", classes="turns")
+                        yield Static("", id=f"dist-{side}", classes="dist", markup=False)
+                        yield PlotextPlot(id=f"plot-{side}", classes="plot")
+            yield PlotextPlot(id="curve")
         yield Static("", id="status", markup=False)
-        yield Input(placeholder="ask a yes/no question (enter); empty: nothing", id="question")
+        yield Field(placeholder="ask a yes/no question (enter)", id="question")
         yield Footer()
 
     async def on_mount(self) -> None:
         self.new_games()
-        self.query_one("#question", Input).focus()
+        self.query_one("#question", Field).focus()
 
     # -- state ------------------------------------------------------------------------------
     def status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(printable(text)))
 
-    def new_games(self) -> None:
-        import random
+    def out_dir(self):
+        options = getattr(self.app, "options", None)
+        return getattr(options, "out", None)
 
-        from improv.games.engine import COMMITTED, UNCOMMITTED, pick_secret
-        from improv.personas import get_persona
-        from improv.games.table import load_table
-        from improv.transcripts.schema import Transcript
+    def model_label(self) -> str:
+        if self.model is not None:
+            return self.model.name
+        from improv.agents.spec import default_model
 
-        self.table = load_table()
-        self.rng = random.Random()  # draws answers from the model's P(yes)/P(no)
-        secret = pick_secret(self.fixed_secret or "random", self.table, random.Random())
-        self.games = {}
-        for cond, sec in ((UNCOMMITTED, None), (COMMITTED, secret)):
-            t = Transcript(kind="twentyq", title=f"20 Questions ({cond})",
-                           meta={"condition": cond, "secret": sec, "model": self.model_name, "questioner": "human",
-                                 "main_leaf": None, "questions": 0, "objects": self.table.name,
-                                 "answer_format": None})  # set with the model, on the first question
-            t.add_persona(get_persona("twentyq-secret" if sec else "twentyq-host"))  # the persona as it was
-            self.games[cond] = t
-        self.entropy = {c: {} for c in CONDITIONS}
-        self.nodes, self.posteriors, self.at = {}, {}, 0
-        self.query_one("#title-committed", Static).update(Text(f"committed (secret: {secret})"))
-        self.query_one("#title-uncommitted", Static).update(Text("uncommitted (no secret)"))
-        self.refresh_views()
-        self.status(f"new games; K={self.k}; ask a question below")
+        return self.model_name or default_model()
 
     async def get_model(self):
         if self.model is None:
-            from improv.agents.registry import get_model
+            from improv.agents.spec import build_model, parse_run_spec
 
-            self.model = await asyncio.to_thread(get_model, self.model_name)
+            self.model = await asyncio.to_thread(build_model, parse_run_spec(self.model_name))
         return self.model
 
-    def refresh_views(self) -> None:
-        from improv.games.engine import main_line
+    def new_games(self) -> None:
+        """Fresh games; they are made (and saved) with the model on the first question."""
+        self.games, self.at = {}, 0
+        self.query_one("#setting", Static).update(Text(f"K={self.k} reveals per resample"))
+        self.refresh_views()
+        self.status(f"new games: uncommitted vs {self.protocol} ({self.objects} table); ask a question below")
 
-        for cond in CONDITIONS:
-            t = self.games.get(cond)
-            ol = self.query_one(f"#turns-{cond}", OptionList)
+    async def ensure_games(self) -> None:
+        import random
+
+        from improv.games.engine import pick_secret
+        from improv.games.game import Game
+        from improv.games.table import load_table
+
+        if self.games:
+            return
+        model = await self.get_model()
+        table = load_table(self.objects)
+        secret = pick_secret(self.fixed_secret or "random", table, random.Random()) if self.protocol == "committed" else None
+        self.games = {
+            "left": Game.new(model, condition="uncommitted", table=table, rng=random.Random()),
+            "right": Game.new(model, condition=self.protocol, secret=secret, table=table, rng=random.Random()),
+        }
+        await asyncio.gather(*(g.start() for g in self.games.values()))  # private, sealed: the answerer chooses
+        self.save_games()
+
+    def save_games(self) -> None:
+        for game in self.games.values():
+            game.save(self.out_dir())
+
+    def game_title(self, side: str) -> Text:
+        game = self.games.get(side)
+        cond = "uncommitted" if side == "left" else self.protocol
+        if game is None:
+            return Text(f"{cond} · (starts with the first question)")
+        held = ""
+        if game.condition == "committed":
+            held = f" · secret: {game.secret}"
+        elif game.condition in ("private", "sealed"):
+            held = f" · its own choice (hidden from the questioner): {game.secret or 'none named'}"
+        return Text(f"{game.condition}{held}\nsaved: {printable(str(game.path or 'not yet'))}")
+
+    def refresh_views(self) -> None:
+        for side in SIDES:
+            game = self.games.get(side)
+            self.query_one(f"#title-{side}", Static).update(self.game_title(side))
+            ol = self.query_one(f"#turns-{side}", OptionList)
             ol.clear_options()
             options = [Option(Text("start (no questions yet)"), id="at-0")]
-            for qa in main_line(t) if t is not None else []:
+            for qa in game.exchanges if game is not None else []:
                 line = Text(f"Q{qa.number} ")
                 line.append(printable(qa.question))
                 line.append(f"  → {printable(qa.answer.strip())} [{qa.label}]", style="bold")
                 options.append(Option(line, id=f"at-{qa.number}"))
             ol.add_options(options)
             ol.highlighted = min(self.at, len(options) - 1)
-            self.render_distribution(cond)
-        self.render_curve()
+        self.render_figures()
 
-    def render_distribution(self, cond: str) -> None:
-        node = self.nodes.get(cond)
-        out = Text()
-        if node is not None:
-            d = node.sample.distribution
-            if d.entropy_bits is None:
-                out.append(f"reveals at turn {node.at} (K={d.k}): no reveal named an object\n")
-            else:
-                out.append(f"reveals at turn {node.at} (K={d.k}): H={d.entropy_bits:.2f} bits over {d.objects}, "
-                           f"2^H={d.effective_number:.1f}, top-1 {d.top_mass:.2f}\n")
-            out.append_text(bars(d.counts, d.objects, node.fits))
-            c = node.consistency
-            out.append(f"non-reveals {d.non_reveals}/{d.k}; in the table {d.in_table}/{d.objects}; "
-                       f"fit every answer: {'n/a' if c.share is None else f'{c.share:.2f}'} (n={c.checked}); "
-                       f"table objects possible: {len(node.remaining)}\n")
-        post = self.posteriors.get(cond)
-        if post is not None:
-            out.append(f"exact posterior: H={post.entropy_bits:.2f} bits, top {printable(post.top or '')} "
-                       f"({post.top_mass:.2f})\n")
-            for obj, p in list(post.probabilities.items())[:5]:
-                out.append(f"  {printable(obj)[:18].ljust(18)} {'█' * max(0, round(p * 20))} {p:.2f}\n")
-        self.query_one(f"#dist-{cond}", Static).update(out)
+    def setting(self, game) -> str:
+        from improv.games.plots import setting_label
 
-    def render_curve(self) -> None:
-        top = max((v for c in CONDITIONS for v in self.entropy[c].values()), default=1.0) or 1.0
-        for cond in CONDITIONS:
-            pts = self.entropy[cond]
-            n = max(pts) + 1 if pts else 0
-            values = [pts.get(i) for i in range(n)]
-            line = Text("commitment curve: ")
-            if values:
-                line.append(sparkline(values, top), style="bold")
-                line.append("  " + " ".join("·" if v is None else f"{v:.1f}" for v in values))
+        return setting_label(self.model_label(), game.condition if game else None, self.k, self.objects)
+
+    def render_figures(self) -> None:
+        """Every figure for the selected turn only, titled with that turn and its setting."""
+        from improv.games.plots import commitment_curve, posterior_vs_reveals
+
+        at = self.at
+        for side in SIDES:
+            game = self.games.get(side)
+            node = game.nodes.get(at) if game is not None else None
+            post = game.posterior_at(at) if game is not None else None
+            out = Text()
+            if node is None:
+                out.append(f"turn {at}: no reveals sampled here yet (ctrl+r)\n", style="dim")
             else:
-                line.append("(resample to draw)", style="dim")
-            self.query_one(f"#curve-{cond}", Static).update(line)
+                d = node.sample.distribution
+                head = f"turn {at} · {self.setting(game)}: "
+                if d.entropy_bits is None:
+                    out.append(head + f"no reveal of {d.k} named an object\n")
+                else:
+                    out.append(head + f"H={d.entropy_bits:.2f} bits over {d.objects} object reveals, "
+                               f"2^H={d.effective_number:.1f}, top-1 {d.top_mass:.2f}\n")
+                out.append_text(bars(d.counts, d.objects, node.fits))
+                c = node.consistency
+                share = "n/a" if c.share is None else f"{c.share:.2f}"
+                out.append(f"non-reveals {d.non_reveals}/{d.k}; in the table {d.in_table}/{d.objects}; "
+                           f"fit every answer: {share} (n={c.checked}); table objects possible: {len(node.remaining)}\n")
+                if node.sample.seal_matches is not None:
+                    out.append(f"open the seal: {node.sample.seal_matches}/{d.objects} object reveals\n")
+            if post is not None:
+                out.append(f"turn {at} exact posterior: H={post.entropy_bits:.2f} bits, top {printable(post.top or '')} "
+                           f"({post.top_mass:.2f})\n")
+            self.query_one(f"#dist-{side}", Static).update(out)
+            plot = self.query_one(f"#plot-{side}", PlotextPlot)
+            posterior_vs_reveals(plot.plt, node, post, at=at, setting=self.setting(game))
+            plot.refresh()
+        curves = {g.condition: g.entropy_by_turn() for g in self.games.values()}
+        exact = {g.condition: g.exact_entropy_by_turn() for g in self.games.values()}
+        curve = self.query_one("#curve", PlotextPlot)
+        commitment_curve(curve.plt, curves, exact=exact,
+                         setting=f"{printable(self.model_label())} · K={self.k} · {self.objects} table")
+        curve.refresh()
 
     # -- events -----------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted)
     def turn_selected(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_id and event.option_id.startswith("at-"):
-            self.at = int(event.option_id[3:])
+            at = int(event.option_id[3:])
+            if at != self.at:
+                self.at = at
+                self.render_figures()
 
-    @on(Input.Submitted, "#question")
-    def ask(self, event: Input.Submitted) -> None:
+    @on(Select.Changed)
+    def setting_changed(self, event: Select.Changed) -> None:
+        value = str(event.value)
+        if event.select.id == "protocol" and value != self.protocol:
+            self.protocol = value
+        elif event.select.id == "objects" and value != self.objects:
+            self.objects = value
+        else:
+            return
+        if self.busy:
+            self.status("busy: the new setting applies to the next new games (ctrl+n)")
+            return
+        self.new_games()
+
+    @on(Field.Submitted, "#question")
+    def ask(self, event: Field.Submitted) -> None:
         question = event.value.strip()
         if not question or self.busy:
             return
         event.input.value = ""
-        self.run_worker(self._ask(question), exclusive=True, group="twentyq")
+        self._start(self._ask(question), "asking…")
 
     async def _ask(self, question: str) -> None:
-        from improv.games.engine import answer_question, answerer, ask_text, default_answer_format
-
-        self.busy = True
-        self.status("asking…")
-        try:
-            model = await self.get_model()
-            from improv.games.answers import LabelSet
-            from improv.transcripts.schema import Turn
-
-            async def one(cond: str):
-                t = self.games[cond]
-                agent = answerer(model, t.meta.get("secret"))
-                number = t.meta["questions"] + 1
-                parent = t.meta["main_leaf"]
-                history = t.messages(parent) if parent else []
-                t.meta["answer_format"] = fmt = default_answer_format(model)
-                q_turn = t.add(Turn(parent=parent, role="user", content=ask_text(question, fmt), meta={
-                    "kind": "question", "number": number, "question": question,
-                    "attribute": self.table.attribute_for_question(question)}))
-                a_turn = await answer_question(agent, t, q_turn, [*history, q_turn.message()], LabelSet(),
-                                       next(iter(t.personas), None), number, self.rng)
-                t.meta["main_leaf"] = a_turn.id
-                t.meta["questions"] = number
-                t.meta["model"] = model.name
-
-            await asyncio.gather(*(one(c) for c in CONDITIONS))
-            self.at = self.games[CONDITIONS[0]].meta["questions"]
-            self.refresh_views()
-            self.status(f"Q{self.at} answered; ctrl+r resamples the reveal here")
-        except Exception as err:  # shown, never raised into the app
-            self.status(f"error: {err}")
-        finally:
-            self.busy = False
+        await self.ensure_games()
+        qas = await asyncio.gather(*(g.ask(question) for g in self.games.values()))
+        self.save_games()
+        self.at = qas[0].number
+        self.refresh_views()
+        self.status(f"Q{self.at} answered; ctrl+r resamples the reveal here")
 
     def _start(self, coro, note: str) -> None:
         if self.busy:
@@ -257,59 +291,47 @@ class TwentyQScreen(Screen):
             coro.close()
             return
         self.status(note)
-        self.run_worker(coro, exclusive=True, group="twentyq")
+        self.busy = True
+        self.run_worker(self._guarded(coro), exclusive=True, group="twentyq")
+
+    async def _guarded(self, coro) -> None:
+        from improv.agents.text import first_line
+
+        try:
+            await coro
+        except Exception as err:  # shown, never raised into the app
+            self.status(f"error: {first_line(err)}")
+        finally:
+            self.busy = False
 
     def action_resample(self) -> None:
         self._start(self._resample([self.at]), f"resampling the reveal at turn {self.at}…")
 
     def action_curve(self) -> None:
-        n = self.games[CONDITIONS[0]].meta["questions"]
+        n = len(self.games["left"].exchanges) if self.games else 0
         self._start(self._resample(list(range(n + 1))), "resampling every turn…")
 
     def action_exact(self) -> None:
-        self._start(self._exact(), "exact posterior…")
+        self._start(self._exact(), f"exact posterior at turn {self.at}…")
 
     async def _resample(self, ats: list[int]) -> None:
-        from improv.games.analysis import analyse_node
-
-        self.busy = True
-        try:
-            model = await self.get_model()
-            for at in ats:
-                results = await asyncio.gather(*(analyse_node(self.games[c], model, at=at, k=self.k, table=self.table)
-                                                 for c in CONDITIONS))
-                for cond, node in zip(CONDITIONS, results):
-                    self.nodes[cond] = node
-                    if node.sample.distribution.entropy_bits is not None:  # no object named: no point
-                        self.entropy[cond][at] = node.sample.distribution.entropy_bits
-            self.refresh_views()
-            self.status(f"resampled K={self.k} at turn {ats[-1] if len(ats) == 1 else '0..' + str(ats[-1])}")
-        except Exception as err:
-            self.status(f"error: {err}")
-        finally:
-            self.busy = False
+        await self.ensure_games()
+        for at in ats:
+            await asyncio.gather(*(g.analyse(at, k=self.k) for g in self.games.values()))
+        self.save_games()
+        self.render_figures()
+        self.status(f"resampled K={self.k} at turn {ats[0] if len(ats) == 1 else f'0..{ats[-1]}'}")
 
     async def _exact(self) -> None:
-        from improv.games.analysis import exact_posterior
-
-        self.busy = True
-        try:
-            model = await self.get_model()
-            for cond in CONDITIONS:
-                self.posteriors[cond] = await exact_posterior(self.games[cond], model, at=self.at, table=self.table)
-            self.refresh_views()
-            self.status(f"exact posterior at turn {self.at}")
-        except Exception as err:
-            self.status(f"error: {err}")
-        finally:
-            self.busy = False
+        await self.ensure_games()
+        for game in self.games.values():
+            await game.exact_posterior(self.at)
+        self.render_figures()
+        self.status(f"exact posterior at turn {self.at}")
 
     def action_new_games(self) -> None:
         if not self.busy:
             self.new_games()
-
-    def action_home(self) -> None:
-        self.app.pop_screen()
 
     async def on_unmount(self) -> None:
         if self.model is not None:
