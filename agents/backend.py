@@ -54,5 +54,14 @@ class Backend(ABC):
         """Hidden states per layer at the last token (a ``[layers, hidden]`` tensor)."""
         raise CapabilityError(f"{self.name}: this backend does not expose hidden states")
 
+    def map_error(self, err: BaseException) -> BaseException:
+        """This backend's `ProviderError` for an exception its SDK raised (``err`` itself when it
+        is not the SDK's)."""
+        return err
+
+    def batches(self, retry=None):
+        """A `agents.batch.BatchClient` for the provider's batch API (capability ``batch``)."""
+        raise CapabilityError(f"{self.name}: this provider has no batch API (use an openai/... or anthropic/... model)")
+
     async def aclose(self) -> None:
         """Release clients and connections."""

@@ -250,6 +250,11 @@ class Model:
         async with self._limit():
             return await self.backend.hidden_states(list(messages), reply, layers)
 
+    def batches(self):
+        """The provider's batch API (`agents.batch.BatchClient`) under this model's retry policy;
+        a `CapabilityError` where the provider has none."""
+        return self.backend.batches(self.retry)
+
     async def aclose(self) -> None:
         await self.backend.aclose()
 

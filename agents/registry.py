@@ -14,8 +14,8 @@ from .cache import ResponseCache
 from .errors import ConfigError
 from .model import DEFAULT_MAX_CONNECTIONS, Model
 from .retry import RetryPolicy
-from .spec import DEFAULT_MODEL, default_model
-from .types import GenerateConfig
+from .spec import DEFAULT_MODEL, default_model  # noqa: F401  (DEFAULT_MODEL: re-exported for old imports)
+from .types import Capabilities, GenerateConfig
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,12 @@ class Provider:
     example: str
     description: str
     env: tuple[str, ...] = ()  # variables that must be set for it to be configured
-    capabilities: tuple[str, ...] = field(default=())
+    #: what its backends can do: declared here only; the backends take it from here
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+    def capability_names(self) -> list[str]:
+        """The optional capabilities it has, by name (streaming, which all have, left out)."""
+        return [k for k, v in self.capabilities.model_dump().items() if v and k != "streaming"]
 
     def configured(self) -> bool:
         return all(os.environ.get(v) for v in self.env)
@@ -36,26 +41,31 @@ PROVIDERS: dict[str, Provider] = {
     for p in [
         Provider("organism", "improv.agents.providers.organism:create", "organism",
                  "the built-in model (in-process, no key, no network)", (),
-                 ("logprobs", "native_n", "seed", "score", "hidden_states")),
+                 Capabilities(logprobs=True, native_n=True, seed=True, score=True, hidden_states=True)),
         Provider("openai", "improv.agents.providers.openai_chat:create_openai", "openai/gpt-4o-mini",
-                 "OpenAI Chat Completions", ("OPENAI_API_KEY",), ("logprobs", "native_n", "seed")),
+                 "OpenAI Chat Completions", ("OPENAI_API_KEY",), Capabilities(logprobs=True, native_n=True, seed=True, batch=True)),
         Provider("anthropic", "improv.agents.providers.anthropic_messages:create", "anthropic/claude-sonnet-4-5",
-                 "Anthropic Messages API (n by concurrent calls, no logprobs)", ("ANTHROPIC_API_KEY",), ()),
+                 "Anthropic Messages API (n by concurrent calls, no logprobs)", ("ANTHROPIC_API_KEY",), Capabilities(batch=True)),
         Provider("ollama", "improv.agents.providers.openai_chat:create_ollama", "ollama/llama3.1",
-                 "Ollama (OLLAMA_BASE_URL, default http://localhost:11434/v1)", (), ("logprobs", "seed")),
+                 "Ollama (OLLAMA_BASE_URL, default http://localhost:11434/v1)", (), Capabilities(logprobs=True, seed=True)),
         Provider("vllm", "improv.agents.providers.openai_chat:create_vllm", "vllm/meta-llama/Llama-3.1-8B-Instruct",
-                 "vLLM server (VLLM_BASE_URL, default http://localhost:8000/v1)", (), ("logprobs", "native_n", "seed")),
+                 "vLLM server (VLLM_BASE_URL, default http://localhost:8000/v1)", (), Capabilities(logprobs=True, native_n=True, seed=True)),
         Provider("llamacpp", "improv.agents.providers.openai_chat:create_llamacpp", "llamacpp/default",
-                 "llama.cpp server (LLAMACPP_BASE_URL, default http://localhost:8080/v1)", (), ("logprobs", "seed")),
+                 "llama.cpp server (LLAMACPP_BASE_URL, default http://localhost:8080/v1)", (), Capabilities(logprobs=True, seed=True)),
         Provider("openai-api", "improv.agents.providers.openai_chat:create_compatible", "openai-api/<service>/<model>",
-                 "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)", (), ("logprobs", "native_n", "seed")),
+                 "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)", (), Capabilities(logprobs=True, native_n=True, seed=True)),
         Provider("hf", "improv.agents.providers.hf:create", "hf/path/to/model-dir",
                  "transformers in-process: a local directory, a .gguf file, or a hub id via the HF cache", (),
-                 ("logprobs", "native_n", "seed", "score", "hidden_states")),
+                 Capabilities(logprobs=True, native_n=True, seed=True, score=True, hidden_states=True)),
         Provider("mock", "improv.agents.providers.mock:create", "mock/echo",
-                 "scripted replies for tests and demos", (), ("seed",)),
+                 "scripted replies for tests and demos", (), Capabilities(seed=True, native_n=True)),
     ]
 }
+
+
+def capabilities_of(provider: str) -> Capabilities:
+    """What a provider's backends can do (the one declaration, in `PROVIDERS`)."""
+    return PROVIDERS[provider].capabilities
 
 
 def parse_model_string(model: str) -> tuple[Provider, str]:

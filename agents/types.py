@@ -109,3 +109,4 @@ class Capabilities(BaseModel):
     score: bool = Field(False, description="Exact log-likelihood of given continuations.")
     hidden_states: bool = False
     streaming: bool = True
+    batch: bool = Field(False, description="A provider batch API (OpenAI Batch, Anthropic Message Batches).")

@@ -87,7 +87,7 @@ async def _one_path(model_string: str, path: str, repeats: int) -> dict:
 
     model = get_model(model_string)
     backend = model.backend
-    lm = await backend._load()  # load outside the measured window
+    lm = await backend.load_weights()  # load outside the measured window
     history = []
     for q, a in zip(QUESTIONS, ANSWERS):
         history += [Message(role="user", content=q), Message(role="assistant", content=a)]

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def pick_model(requested: str | None, tmp: str) -> tuple[str, str]:
     if requested:
         return requested, requested
-    from improv.agents.providers.organism import _missing, default_model_dir
+    from improv.agents.providers.organism import weights_missing, default_model_dir
 
-    if not _missing(default_model_dir()):
+    if not weights_missing(default_model_dir()):
         return "organism", "the built-in model"
     from tests.tiny_model import build_tiny_model
 

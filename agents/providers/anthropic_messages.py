@@ -23,13 +23,14 @@ from typing import Any
 from ..backend import Backend
 from ..endpoints import check_base_url, display_url
 from ..errors import CapabilityError, ConfigError
+from ..registry import capabilities_of
 from ..sdk import LoopBoundClient, gather_samples, map_sdk_error, request_timeout, sdk_errors
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
+from ..types import Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
 
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 
 
 def to_messages_api(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, str]]]:
@@ -51,10 +52,9 @@ def to_messages_api(messages: Sequence[Message]) -> tuple[str | None, list[dict[
 
 
 class AnthropicBackend(Backend):
-    capabilities = Capabilities(logprobs=False, native_n=False, seed=False, streaming=True)
-
     def __init__(self, model: str, *, api_key: str, base_url: str) -> None:
         self.name = f"anthropic/{model}"
+        self.capabilities = capabilities_of("anthropic")
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.timeout = request_timeout()
@@ -82,11 +82,16 @@ class AnthropicBackend(Backend):
         return anthropic.AsyncAnthropic(api_key=self._api_key, base_url=self.base_url, max_retries=0,
                                         timeout=self.timeout)
 
-    def _error(self, err: BaseException) -> BaseException:
+    def map_error(self, err: BaseException) -> BaseException:
         import anthropic
 
         return map_sdk_error(err, anthropic, name=self.name, base_url=self.base_url, key_var="ANTHROPIC_API_KEY",
                              base_url_var="ANTHROPIC_BASE_URL", secrets=[self._api_key])
+
+    def batches(self, retry=None):
+        from .anthropic_batch import AnthropicBatches
+
+        return AnthropicBatches(self, retry)
 
     def _params(self, messages: Sequence[Message], config: GenerateConfig) -> dict[str, Any]:
         system, turns = to_messages_api(messages)
@@ -104,11 +109,11 @@ class AnthropicBackend(Backend):
         return params
 
     async def _sample(self, params: dict[str, Any]) -> tuple[Choice, Usage]:
-        with sdk_errors(self._error):
+        with sdk_errors(self.map_error):
             resp = await self._client.get().messages.create(**params)
         text = "".join(getattr(block, "text", "") for block in resp.content if block.type == "text")
         usage = Usage(input_tokens=resp.usage.input_tokens or 0, output_tokens=resp.usage.output_tokens or 0)
-        return Choice(text=text, finish_reason=_FINISH.get(resp.stop_reason or "", resp.stop_reason)), usage
+        return Choice(text=text, finish_reason=FINISH.get(resp.stop_reason or "", resp.stop_reason)), usage
 
     async def generate(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
         params = self._params(messages, config)
@@ -120,14 +125,14 @@ class AnthropicBackend(Backend):
 
     async def stream(self, messages: Sequence[Message], config: GenerateConfig) -> AsyncIterator[str]:
         params = self._params(messages, config)
-        with sdk_errors(self._error):
+        with sdk_errors(self.map_error):
             async with self._client.get().messages.stream(**params) as stream:
                 async for text in stream.text_stream:
                     if text:
                         yield text
                 final = await stream.get_final_message()
         reason = final.stop_reason or ""
-        yield StreamEnd(finish_reason=_FINISH.get(reason, reason or None))
+        yield StreamEnd(finish_reason=FINISH.get(reason, reason or None))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -45,8 +45,9 @@ from typing import Any
 from ..backend import Backend
 from ..env import env_number
 from ..errors import ConfigError, RequestRefused
+from ..registry import capabilities_of
 from ..text import first_line
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
+from ..types import Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 from . import hf_scoring
 from .hf_source import ModelSource, check_model_dir, resolve
 
@@ -247,9 +248,8 @@ def _greedy(config: GenerateConfig) -> bool:
 
 
 class HFBackend(Backend):
-    capabilities = Capabilities(
-        logprobs=True, native_n=True, seed=True, score=True, hidden_states=True, streaming=True
-    )
+    #: the in-process route: the same for hf/ and organism (declared once, in agents.registry)
+    capabilities = capabilities_of("hf")
 
     def __init__(
         self,
@@ -272,6 +272,11 @@ class HFBackend(Backend):
 
     def connection_key(self) -> str:
         return self.name
+
+    async def load_weights(self) -> _Loaded:
+        """Load the model now (it loads on first use otherwise): for a measurement that must not
+        count loading. Returns the loaded bundle (tokenizer, model, prompt rendering)."""
+        return await self._load()
 
     async def _load(self) -> _Loaded:
         if self._loaded is None:

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from ..backend import Backend
 from ..errors import ConfigError
-from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
+from ..registry import capabilities_of
+from ..types import Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
 
 
 class MockBackend(Backend):
-    capabilities = Capabilities(seed=True, native_n=True)
-
     def __init__(self, name: str, replies: list[str] | None) -> None:
         self.name = f"mock/{name}"
+        self.capabilities = capabilities_of("mock")
         self._replies = itertools.cycle(replies) if replies else None
 
     def _reply(self, messages: Sequence[Message]) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 from ..backend import Backend
 from ..endpoints import check_base_url, display_url
 from ..errors import ConfigError
+from ..registry import capabilities_of
 from ..sdk import LoopBoundClient, gather_samples, map_sdk_error, request_timeout, sdk_errors
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 
@@ -94,11 +95,18 @@ class OpenAIChatBackend(Backend):
         client._ambient_authorizations = frozenset()
         return client
 
-    def _error(self, err: BaseException) -> BaseException:
+    def map_error(self, err: BaseException) -> BaseException:
         import openai
 
         return map_sdk_error(err, openai, name=self.name, base_url=self.base_url, key_var=self.key_var,
                              base_url_var=self.base_url_var, secrets=[self._api_key])
+
+    def batches(self, retry=None):
+        if not self.capabilities.batch:
+            return super().batches(retry)
+        from .openai_batch import OpenAIBatches
+
+        return OpenAIBatches(self, retry)
 
     def _params(self, messages: Sequence[Message], config: GenerateConfig) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -136,7 +144,7 @@ class OpenAIChatBackend(Backend):
         return out
 
     async def _create(self, params: dict[str, Any]):
-        with sdk_errors(self._error):
+        with sdk_errors(self.map_error):
             return await self._client.get().chat.completions.create(**params)
 
     @staticmethod
@@ -199,7 +207,7 @@ class OpenAIChatBackend(Backend):
         stream = await self._create(params)
         finish: str | None = None
         try:
-            with sdk_errors(self._error):
+            with sdk_errors(self.map_error):
                 async for chunk in stream:
                     for choice in chunk.choices or []:
                         if choice.index == 0 and choice.delta is not None and choice.delta.content:
@@ -216,8 +224,6 @@ class OpenAIChatBackend(Backend):
 
 # -- factories (named in agents.registry.PROVIDERS) ------------------------------------------
 
-_OPENAI_CAPS = Capabilities(logprobs=True, native_n=True, seed=True)
-_SERIAL_N_CAPS = Capabilities(logprobs=True, native_n=False, seed=True)
 
 
 def _env(name: str) -> str | None:
@@ -231,7 +237,7 @@ def create_openai(rest: str) -> OpenAIChatBackend:
         raise ConfigError(f"openai/{rest}: OPENAI_API_KEY is not set")
     return OpenAIChatBackend(
         f"openai/{rest}", rest, base_url=_env("OPENAI_BASE_URL") or "https://api.openai.com/v1", api_key=key,
-        key_var="OPENAI_API_KEY", base_url_var="OPENAI_BASE_URL", capabilities=_OPENAI_CAPS,
+        key_var="OPENAI_API_KEY", base_url_var="OPENAI_BASE_URL", capabilities=capabilities_of("openai"),
         max_tokens_param="max_completion_tokens", official=True,
     )
 
@@ -243,28 +249,28 @@ PLAIN_SAMPLING: dict[str, dict[str, Any]] = {
 }
 
 
-def _local(provider: str, rest: str, default_url: str, caps: Capabilities) -> OpenAIChatBackend:
+def _local(provider: str, rest: str, default_url: str) -> OpenAIChatBackend:
     prefix = provider.upper()
     return OpenAIChatBackend(
         f"{provider}/{rest}", rest, base_url=_env(f"{prefix}_BASE_URL") or default_url,
         api_key=_env(f"{prefix}_API_KEY") or NO_KEY, key_var=f"{prefix}_API_KEY",
-        base_url_var=f"{prefix}_BASE_URL", capabilities=caps, plain_sampling=PLAIN_SAMPLING.get(provider),
+        base_url_var=f"{prefix}_BASE_URL", capabilities=capabilities_of(provider), plain_sampling=PLAIN_SAMPLING.get(provider),
         greedy_copies=provider == "vllm",
     )
 
 
 def create_ollama(rest: str) -> OpenAIChatBackend:
     # Ollama's OpenAI endpoint returns one choice whatever n says: n is done by concurrent calls.
-    return _local("ollama", rest, "http://localhost:11434/v1", _SERIAL_N_CAPS)
+    return _local("ollama", rest, "http://localhost:11434/v1")
 
 
 def create_vllm(rest: str) -> OpenAIChatBackend:
-    return _local("vllm", rest, "http://localhost:8000/v1", _OPENAI_CAPS)
+    return _local("vllm", rest, "http://localhost:8000/v1")
 
 
 def create_llamacpp(rest: str) -> OpenAIChatBackend:
     # llama-server samples one completion per request.
-    return _local("llamacpp", rest, "http://localhost:8080/v1", _SERIAL_N_CAPS)
+    return _local("llamacpp", rest, "http://localhost:8080/v1")
 
 
 def create_compatible(rest: str) -> OpenAIChatBackend:
@@ -279,5 +285,5 @@ def create_compatible(rest: str) -> OpenAIChatBackend:
     # Declared native n; if the server ignores n, generate() tops up with concurrent calls.
     return OpenAIChatBackend(
         f"openai-api/{rest}", model, base_url=base_url, api_key=_env(key_var) or NO_KEY, key_var=key_var,
-        base_url_var=url_var, capabilities=_OPENAI_CAPS,
+        base_url_var=url_var, capabilities=capabilities_of("openai-api"),
     )

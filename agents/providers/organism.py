@@ -27,20 +27,21 @@ def default_model_dir() -> Path:
     return Path(locations[0]) / "model"
 
 
-def _missing(path: Path) -> bool:
+def weights_missing(path: Path) -> bool:
+    """True when ``path`` holds no loadable checkpoint (config.json and safetensors weights)."""
     return not (path.is_dir() and (path / "config.json").is_file() and any(path.glob("*.safetensors")))
 
 
 def create(rest: str) -> HFBackend:
     if rest.strip():
         path = Path(rest).expanduser()
-        if _missing(path):
+        if weights_missing(path):
             raise ConfigError(f"organism checkpoint {path}: no config.json and *.safetensors weights there")
         return HFBackend(path, name=f"organism/{rest}", what="organism checkpoint")
     path = default_model_dir()
-    if _missing(path):
+    if weights_missing(path):
         raise ConfigError(f"the built-in model's weights are missing at {path}; run `improv organism train`")
     return HFBackend(path, name="organism", what=WHAT)
 
 
-__all__ = ["create", "default_model_dir"]
+__all__ = ["create", "default_model_dir", "weights_missing"]

@@ -30,7 +30,7 @@ def providers() -> list[dict]:
             "description": p.description,
             "configured": p.configured(),
             "needs": list(p.env),
-            "capabilities": list(p.capabilities),
+            "capabilities": p.capability_names(),
         }
         for p in PROVIDERS.values()
     ]

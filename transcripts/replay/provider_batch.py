@@ -24,7 +24,6 @@ A collected batch is marked so; a later ``--resume`` only submits what is still 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,8 +31,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from improv.agents.errors import ConfigError, ProviderError
-from improv.agents.retry import with_retries
+from improv.agents.batch import BatchClient, BatchRequest, BatchResults, BatchStatus
+from improv.agents.errors import CapabilityError, ConfigError, ProviderError, SettingError
+from improv.agents.text import first_line
 from improv.agents.types import Choice, Completion, GenerateConfig, Message, Usage
 
 from ..store import atomic_write
@@ -43,8 +43,6 @@ from .modes import ItemResult, Regenerate, _Reply
 from .runner import RunResult, prepare_out, read_results, run_lock, run_replay
 
 STATE = "provider_batch.json"
-OPENAI_ENDPOINT = "/v1/chat/completions"
-_ANTHROPIC_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 
 
 class BatchState(BaseModel):
@@ -61,175 +59,53 @@ class BatchState(BaseModel):
     batch_status: str | None = None
 
 
-def _kind(backend) -> Literal["openai", "anthropic"]:
-    from improv.agents.providers.anthropic_messages import AnthropicBackend
-    from improv.agents.providers.openai_chat import OpenAIChatBackend
-
-    if isinstance(backend, OpenAIChatBackend):
-        return "openai"
-    if isinstance(backend, AnthropicBackend):
-        return "anthropic"
-    raise ConfigError(f"--provider-batch: {backend.name} has no batch API (use an openai/... or anthropic/... model)")
-
-
 def _save(out: Path, state: BatchState) -> None:
     atomic_write(out / STATE, state.model_dump_json(indent=1))
 
 
-class _Sdk:
-    """SDK calls with the backend's error mapping and the model's retry policy."""
-
-    def __init__(self, model) -> None:
-        self.backend = model.backend
-        self.retry = model.retry
-        self.client = self.backend._make_client()
-
-    async def __call__(self, fn: Callable[[], Any]) -> Any:
-        async def attempt():
-            try:
-                return await fn()
-            except Exception as err:
-                mapped = self.backend._error(err)
-                if mapped is err:
-                    raise
-                raise mapped from None
-
-        return await with_retries(attempt, self.retry)
-
-    async def close(self) -> None:
-        await self.client.close()
-
-
-def build_requests(items: Sequence[ReplayItem], mode: Regenerate, kind: str, config: GenerateConfig
-                   ) -> tuple[dict[str, tuple[str, int, int]], list[tuple[str, dict[str, Any]]]]:
-    """The request map and ``(custom_id, params)`` for every turn to regenerate."""
-    backend = mode.model.backend
-    native_n = kind == "openai" and backend.capabilities.native_n
-    one = config.model_copy(update={"n": 1})
+def build_requests(items: Sequence[ReplayItem], mode: Regenerate, native_n: bool, config: GenerateConfig
+                   ) -> tuple[dict[str, tuple[str, int, int]], list[BatchRequest]]:
+    """The request map and a `BatchRequest` for every turn to regenerate: one request with n = K
+    where the API takes n, else K requests (sample s seeded seed + s)."""
     mapping: dict[str, tuple[str, int, int]] = {}
-    bodies: list[tuple[str, dict[str, Any]]] = []
+    requests: list[BatchRequest] = []
     for item in items:
         path = item.transcript.path()
         history = [Message(role=t.role, content=t.content) for t in path]
         for target in Regenerate.targets(path, mode.last_only):
             messages, _ = mode.messages(history[: target.index], target.recorded)
-            params = backend._params(messages, one)
             if native_n:
-                if config.n > 1:
-                    params["n"] = config.n
-                samples = [0]
+                samples = [(0, config)]
             else:
-                samples = list(range(config.n))
-            for s in samples:
-                p = dict(params)
-                if s and config.seed is not None and "seed" in p:
-                    p["seed"] = config.seed + s
+                samples = [(s, config.model_copy(update={
+                    "n": 1, "seed": None if config.seed is None else config.seed + s})) for s in range(config.n)]
+            for s, cfg in samples:
                 cid = f"r{len(mapping)}"
                 mapping[cid] = (item.id, target.index, s)
-                bodies.append((cid, p))
-    return mapping, bodies
+                requests.append(BatchRequest(cid, messages, cfg))
+    return mapping, requests
 
 
-async def _submit(sdk: _Sdk, kind: str, bodies: list[tuple[str, dict[str, Any]]], state: BatchState, out: Path) -> None:
-    client = sdk.client
-    if kind == "openai":
-        data = "".join(
-            json.dumps({"custom_id": cid, "method": "POST", "url": OPENAI_ENDPOINT, "body": body}) + "\n"
-            for cid, body in bodies
-        ).encode()
-        uploaded = await sdk(lambda: client.files.create(file=("improv-replay.jsonl", data), purpose="batch"))
-        state.input_file_id = uploaded.id
+async def _submit(client: BatchClient, requests: list[BatchRequest], state: BatchState, out: Path) -> None:
+    def uploaded(file_id: str) -> None:  # saved before the batch exists: a resume can find it
+        state.input_file_id = file_id
         _save(out, state)
-        batch = await sdk(lambda: client.batches.create(
-            input_file_id=uploaded.id, endpoint=OPENAI_ENDPOINT, completion_window="24h",
-            metadata={"created_by": "improv replay"}))
-    else:
-        batch = await sdk(lambda: client.messages.batches.create(
-            requests=[{"custom_id": cid, "params": body} for cid, body in bodies]))
-    state.batch_id = batch.id
+
+    state.batch_id = await client.submit(requests, on_uploaded=uploaded)
     state.status = "submitted"
     _save(out, state)
 
 
-async def _poll(sdk: _Sdk, kind: str, state: BatchState, poll_interval: float,
-                on_status: Callable[[str], None] | None) -> Any:
-    client = sdk.client
+async def _poll(client: BatchClient, state: BatchState, poll_interval: float,
+                on_status: Callable[[str], None] | None) -> BatchStatus:
     while True:
-        if kind == "openai":
-            batch = await sdk(lambda: client.batches.retrieve(state.batch_id))
-            status = batch.status
-            counts = batch.request_counts
-            detail = f"{counts.completed + counts.failed}/{counts.total}" if counts else ""
-            ended = status in ("completed", "failed", "expired", "cancelled")
-        else:
-            batch = await sdk(lambda: client.messages.batches.retrieve(state.batch_id))
-            status = batch.processing_status
-            c = batch.request_counts
-            done = c.succeeded + c.errored + c.canceled + c.expired
-            detail = f"{done}/{done + c.processing}"
-            ended = status == "ended"
-        state.batch_status = status
+        status = await client.status(state.batch_id)
+        state.batch_status = status.status
         if on_status is not None:
-            on_status(f"{state.batch_id}: {status} {detail}".rstrip())
-        if ended:
-            return batch
+            on_status(f"{state.batch_id}: {status.status} {status.detail}".rstrip())
+        if status.ended:
+            return status
         await asyncio.sleep(poll_interval)
-
-
-def _anthropic_error(result: Any) -> str:
-    if result.type == "errored":
-        inner = getattr(result.error, "error", None)
-        kind = getattr(inner, "type", "error")
-        return f"provider batch: {kind}: {getattr(inner, 'message', '')}".rstrip(": ")
-    return f"provider batch: request {result.type}"
-
-
-async def _collect(sdk: _Sdk, kind: str, batch: Any, model_name: str
-                   ) -> dict[str, tuple[list[Choice], Usage] | ProviderError]:
-    out: dict[str, tuple[list[Choice], Usage] | ProviderError] = {}
-    client = sdk.client
-    backend = sdk.backend
-    if kind == "openai":
-        from openai.types.chat import ChatCompletion
-
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
-            content = await sdk(lambda fid=file_id: client.files.content(fid))
-            for line in content.text.splitlines():
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                response = row.get("response") or {}
-                status = response.get("status_code")
-                body = response.get("body") or {}
-                if status == 200 and row.get("error") is None:
-                    resp = ChatCompletion.model_validate(body)
-                    choices = [backend._choice(c) for c in sorted(resp.choices, key=lambda c: c.index)]
-                    out[row["custom_id"]] = (choices, backend._usage(resp))
-                else:
-                    err = row.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
-                    message = err.get("message", "") if isinstance(err, dict) else str(err)
-                    out[row["custom_id"]] = ProviderError(f"provider batch: request refused ({status}): {message}",
-                                                          status=status)
-        if batch.status != "completed" and not out:
-            errors = getattr(getattr(batch, "errors", None), "data", None) or []
-            reason = "; ".join(e.message or "" for e in errors if getattr(e, "message", None)) or batch.status
-            return {"*": ProviderError(f"provider batch {batch.status}: {reason}")}
-    else:
-        results = await sdk(lambda: client.messages.batches.results(batch.id))
-        async for row in results:
-            r = row.result
-            if r.type == "succeeded":
-                m = r.message
-                text = "".join(getattr(b, "text", "") for b in m.content if b.type == "text")
-                finish = _ANTHROPIC_FINISH.get(m.stop_reason or "", m.stop_reason)
-                out[row.custom_id] = ([Choice(text=text, finish_reason=finish)],
-                                      Usage(input_tokens=m.usage.input_tokens or 0,
-                                            output_tokens=m.usage.output_tokens or 0))
-            else:
-                out[row.custom_id] = ProviderError(_anthropic_error(r))
-    return out
 
 
 async def run_provider_batch(
@@ -248,7 +124,7 @@ async def run_provider_batch(
 ) -> RunResult:
     """Regenerate ``items`` through the provider's batch API into ``out`` (see module doc)."""
     if not isinstance(mode, Regenerate):
-        raise ConfigError("--provider-batch works with --mode regenerate only")
+        raise SettingError("provider_batch", "works with the regenerate mode only")
     out = Path(out)
     with run_lock(out):  # one writer per folder, for the whole submit-poll-collect cycle
         return await _run_provider_batch(items, mode, out, resume=resume, retry_failed=retry_failed,
@@ -259,7 +135,10 @@ async def run_provider_batch(
 async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, run_info, prices, poll_interval,
                               on_progress, on_record, on_status) -> RunResult:
     model = mode.model
-    kind = _kind(model.backend)
+    try:
+        client = model.batches()
+    except CapabilityError as err:
+        raise SettingError("provider_batch", first_line(err)) from None
     info = dict(run_info or {})
     info.setdefault("mode", mode.name)
     info["provider_batch"] = True
@@ -274,25 +153,23 @@ async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, r
         except ValueError as err:
             raise ConfigError(f"{out / STATE}: not a provider batch state file: {err}") from None
         if state.model != model.name:
-            raise ConfigError(f"--resume: {out} holds a batch for {state.model}, not {model.name}")
+            raise SettingError("resume", f"{out} holds a batch for {state.model}, not {model.name}")
 
-    sdk = _Sdk(model)
     try:
         if state is None or state.status == "collected" or (state.status == "building" and state.batch_id is None):
             records = read_results(out / "results.jsonl")
             finished = {r["id"] for r in records if r["status"] == "ok" or not retry_failed}
             pending = [it for it in items if it.id not in finished]
-            mapping, bodies = build_requests(pending, mode, kind, config)
-            state = BatchState(provider=kind, model=model.name, requests=mapping, items=[it.id for it in pending])
-            if bodies:
+            mapping, requests = build_requests(pending, mode, client.native_n, config)
+            state = BatchState(provider=client.kind, model=model.name, requests=mapping, items=[it.id for it in pending])
+            if requests:
                 _save(out, state)
-                await _submit(sdk, kind, bodies, state, out)
-        collected: dict[str, Any] = {}
+                await _submit(client, requests, state, out)
+        collected = BatchResults()
         if state.batch_id is not None and state.status == "submitted":
-            batch = await _poll(sdk, kind, state, poll_interval, on_status)
-            collected = await _collect(sdk, kind, batch, model.name)
+            collected = await client.results(await _poll(client, state, poll_interval, on_status))
     finally:
-        await sdk.close()
+        await client.aclose()
 
     in_batch = set(state.items)
     by_item: dict[str, dict[int, list[tuple[int, str]]]] = {}
@@ -300,8 +177,8 @@ async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, r
         by_item.setdefault(item_id, {}).setdefault(index, []).append((sample, cid))
 
     async def from_batch(item: ReplayItem) -> ItemResult:
-        if "*" in collected:
-            raise collected["*"]
+        if collected.error is not None:
+            raise collected.error
         path = item.transcript.path()
         history = [Message(role=t.role, content=t.content) for t in path]
         wanted = by_item.get(item.id, {})
@@ -310,13 +187,13 @@ async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, r
             choices: list[Choice] = []
             usage = Usage()
             for _, cid in sorted(wanted.get(target.index, [])):
-                got = collected.get(cid)
+                got = collected.results.get(cid)
                 if got is None:
                     raise ProviderError(f"provider batch: no result for request {cid}")
                 if isinstance(got, ProviderError):
                     raise got
-                choices.extend(got[0])
-                usage = usage + got[1]
+                choices.extend(got.choices)
+                usage = usage + got.usage
             _, system = mode.messages(history[: target.index], target.recorded)
             reply = _Reply(target, Completion(model=model.name, choices=choices, usage=usage), system)
             await mode._judge(history[: target.index], reply)
