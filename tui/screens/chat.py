@@ -39,14 +39,15 @@ from improv.tui.widgets.picker import NO_PERSONA, Picker
 
 class ChatScreen(Screen):
     BINDINGS = [
-        Binding("ctrl+r", "regenerate", "Regenerate", priority=True),
+        # short labels: at 80 columns the footer holds these, the way home and the palette key
+        Binding("ctrl+r", "regenerate", "Regen", priority=True),
         Binding("alt+left", "branch(-1)", "‹ branch", priority=True),
         Binding("alt+right", "branch(1)", "branch ›", priority=True),
         Binding("left_square_bracket", "branch(-1)", "Prev branch", show=False),
         Binding("right_square_bracket", "branch(1)", "Next branch", show=False),
         Binding("escape", "cancel", "Stop reply"),  # shown only while a reply is written
         Binding("escape", "leave", "Leave field", show=False),
-        Binding("ctrl+n", "new_chat", "New chat", priority=True),
+        Binding("ctrl+n", "new_chat", "New", priority=True),
     ]
 
     def __init__(self, model: str | None = None, persona: str | None = None, **kwargs) -> None:
