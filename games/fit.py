@@ -3,8 +3,9 @@
 Decided, in order, by:
 1. a direct guess ("Is it a cat?"): yes fits only the guessed object;
 2. the object table, when both the object and the question's attribute are in it;
-3. a judge model, asked about one (object, question) pair at a time, statelessly, at
-   temperature 0 (prompt: ``games/prompts/fit_judge.txt``); its verdicts are cached;
+3. a judge model (`improv.agents.judge.Judge`), asked about one (object, question) pair at a
+   time, statelessly, at temperature 0 (prompt: ``games/prompts/fit_judge.txt``); its verdicts
+   are cached;
 4. otherwise undecided (None).
 
 Answers other than yes/no (unsure, invalid) constrain nothing: they are not checkable (None),
@@ -16,8 +17,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from improv.agents.judge import Judge
 from improv.agents.model import Model
-from improv.agents.types import GenerateConfig, Message
 
 from .answers import LabelSet, guessed_object, parse_answer
 from .table import ObjectTable
@@ -26,6 +27,7 @@ PROMPTS = Path(__file__).parent / "prompts"
 
 
 def prompt_text(name: str) -> str:
+    """A prompt file's text (the questioner's prompts; the fit judge reads its own through `Judge`)."""
     return (PROMPTS / name).read_text(encoding="utf-8")
 
 
@@ -33,6 +35,7 @@ class FitChecker:
     def __init__(self, table: ObjectTable | None, judge: Model | None = None, labels: LabelSet | None = None) -> None:
         self.table = table
         self.judge = judge
+        self._judge = Judge(judge, prompts=PROMPTS, max_tokens=4) if judge is not None else None
         self.labels = labels or LabelSet()
         self._judge_cache: dict[tuple[str, str], str] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -53,19 +56,16 @@ class FitChecker:
         return self.table.value(obj, key)
 
     async def judge_truth(self, obj: str, question: str) -> bool | None:
-        if self.judge is None:
+        if self._judge is None:
             return None
         key = (obj, question)
         if key not in self._judge_cache:
             lock = self._locks.setdefault(key, asyncio.Lock())
             async with lock:
                 if key not in self._judge_cache:
-                    text = prompt_text("fit_judge.txt").format(object=obj, question=question)
                     self.judge_calls += 1
-                    completion = await self.judge.generate(
-                        [Message(role="user", content=text)], GenerateConfig(temperature=0.0, max_tokens=4)
-                    )
-                    self._judge_cache[key] = parse_answer(completion.text, self.labels)
+                    reply = await self._judge.ask("fit_judge", object=obj, question=question)
+                    self._judge_cache[key] = parse_answer(reply.raw, self.labels)
         verdict = self._judge_cache[key]
         return {"yes": True, "no": False}.get(verdict)
 

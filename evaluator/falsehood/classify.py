@@ -103,11 +103,11 @@ class ProviderJudgeError(ImprovError):
 
 
 def as_judge(judge):
-    if judge is None:
-        return None
-    from improv.evaluator.judge import Judge
+    """``judge`` (a `Model`) as a judge over the evaluators' prompts; None stays None."""
+    from improv.agents.judge import as_judge as wrap
+    from improv.evaluator.judge import PROMPTS
 
-    return judge if isinstance(judge, Judge) else Judge(judge)
+    return wrap(judge, PROMPTS)
 
 
 async def aclassify(

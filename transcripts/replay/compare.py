@@ -16,26 +16,25 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from improv.agents.judge import Judge
 from improv.agents.model import Model
-from improv.agents.types import GenerateConfig, Message
+from improv.agents.types import Message
 
 from ..schema import Transcript
 
 JUDGE_PROMPT = """You compare two replies to the same conversation.
 
 Conversation so far:
-{context}
+$context
 
 Reply A:
-{a}
+$a
 
 Reply B:
-{b}
+$b
 
 Do reply A and reply B agree in substance (same answer, same claims, same decision)? \
 Answer with one word: yes or no."""
-
-_JUDGE_CONFIG = GenerateConfig(temperature=0.0, max_tokens=5)
 
 
 def same(recorded: str | None, new: str) -> bool:
@@ -59,11 +58,12 @@ def parse_verdict(text: str) -> float | None:
     return None
 
 
-async def judge_agreement(judge: Model, history: Sequence[Message], recorded: str, new: str) -> float | None:
+async def judge_agreement(judge: Model | Judge, history: Sequence[Message], recorded: str, new: str) -> float | None:
     """1.0 if the judge says the replies agree, 0.0 if not, None if its answer is unreadable."""
-    prompt = JUDGE_PROMPT.format(context=_context(history) or "(empty)", a=recorded, b=new)
-    completion = await judge.generate([Message(role="user", content=prompt)], _JUDGE_CONFIG)
-    return parse_verdict(completion.text)
+    judge = judge if isinstance(judge, Judge) else Judge(judge)
+    reply = await judge.ask_template(JUDGE_PROMPT, name="agreement", max_tokens=5,
+                                     context=_context(history) or "(empty)", a=recorded, b=new)
+    return parse_verdict(reply.raw)
 
 
 class Prices(BaseModel):
