@@ -25,8 +25,19 @@ def setting_label(model: str | None, condition: str | None, k: int | None = None
     return " · ".join(parts)
 
 
+def fit_title(head: str, setting: str, width: int | None) -> str:
+    """``head · setting``, the setting shortened to fit ``width`` (plotext drops a title wider
+    than the plot); the head (the turn) always stays."""
+    full = f"{head} · {setting}" if setting else head
+    width = None if width is None else width - 8  # the y axis takes a few columns
+    if width is None or len(full) <= width:
+        return full
+    room = width - len(head) - 3
+    return f"{head} · {setting[:room - 1]}…" if room > 8 else head
+
+
 def posterior_vs_reveals(plt, node: NodeAnalysis | None, posterior: Posterior | None, *, at: int, setting: str,
-                         limit: int = 6) -> bool:
+                         limit: int = 6, width: int | None = None) -> bool:
     """Bars per object: the exact posterior beside the share of sampled reveals naming it, at turn
     ``at`` (the objects the two rank highest). False (and a titled empty figure) when there is
     neither at this turn."""
@@ -40,7 +51,7 @@ def posterior_vs_reveals(plt, node: NodeAnalysis | None, posterior: Posterior | 
         ranked += [o for o in d.counts if o not in ranked][: limit - len(ranked) // 2]
     what = " vs ".join(x for x, have in (("exact posterior", posterior), (f"sampled reveals (n={d.objects})" if d else "", d))
                        if have is not None)
-    plt.title(f"turn {at}: {what or 'nothing measured yet'} · {setting}")
+    plt.title(fit_title(f"turn {at}: {what or 'nothing measured yet'}", setting, width))
     if not ranked:
         return False
     names = [printable(o)[:12] for o in ranked]
@@ -60,12 +71,12 @@ def posterior_vs_reveals(plt, node: NodeAnalysis | None, posterior: Posterior | 
 
 
 def commitment_curve(plt, curves: Mapping[str, Mapping[int, float]], *, setting: str,
-                     exact: Mapping[str, Mapping[int, float]] | None = None) -> bool:
+                     exact: Mapping[str, Mapping[int, float]] | None = None, width: int | None = None) -> bool:
     """Reveal entropy (bits) by turn, one line per condition (and the exact posterior's entropy,
     dotted, where measured). False (and a titled empty figure) when nothing was measured."""
     plt.clear_data()
     plt.clear_figure()
-    plt.title(f"commitment curve: entropy by turn · {setting}")
+    plt.title(fit_title("commitment curve (entropy by turn)", setting, width))
     drawn = False
     for name, points in curves.items():
         xs = sorted(points)
@@ -82,6 +93,8 @@ def commitment_curve(plt, curves: Mapping[str, Mapping[int, float]], *, setting:
         plt.ylabel("bits")
         turns = sorted({x for pts in [*curves.values(), *(exact or {}).values()] for x in pts})
         plt.xticks(turns)
+        top = max(v for pts in [*curves.values(), *(exact or {}).values()] for v in pts.values())
+        plt.ylim(0, max(top, 0.1) * 1.05)
     return drawn
 
 

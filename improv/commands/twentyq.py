@@ -9,7 +9,6 @@ import sys
 
 from improv.options import add_json_option, add_judge_option, add_model_options, add_save_options, build_judge, build_model, print_json, run_spec
 
-SPARK = "▁▂▃▄▅▆▇█"
 #: the commitment protocols (improv.games.state.PROTOCOLS; repeated here so --help imports nothing)
 PROTOCOL_CHOICES = ("uncommitted", "committed", "private", "sealed")
 
@@ -110,13 +109,20 @@ def run(args: argparse.Namespace) -> int:
 
 # -- rendering helpers ---------------------------------------------------------------------
 
-def sparkline(values, top: float | None = None) -> str:
-    values = list(values)
-    if not values:
-        return ""
-    hi = top if top is not None else max(values) or 1.0
-    hi = hi or 1.0
-    return "".join(SPARK[min(len(SPARK) - 1, max(0, round(v / hi * (len(SPARK) - 1))))] for v in values)
+def plot(console, draw, *args, height: int = 16, **kwargs) -> None:
+    """Draw one of `improv.games.plots`' figures with plotext and print it (colours only on a
+    terminal; plain characters in a pipe)."""
+    import plotext as plt
+
+    width = min(console.width, 110)
+    if not draw(plt, *args, width=width, **kwargs):  # the figure starts from a cleared one
+        return
+    plt.limitsize(False, False)  # the console's width, not plotext's guess of the terminal's
+    plt.plotsize(width, height)
+    text = plt.build()
+    if not console.is_terminal:
+        text = plt.uncolorize(text)
+    sys.stdout.write(text.rstrip() + "\n")
 
 
 def _console():
@@ -379,6 +385,12 @@ def run_resample(args) -> int:
             gain = f"{curve.information_gain[i - 1]:+.2f}" if i else ""
             t.add_row(str(i), q, f"{post.entropy_bits:.2f}", gain, f"{post.top} ({post.top_mass:.2f})")
         console.print(t)
+        from improv.games.plots import commitment_curve, posterior_vs_reveals, setting_label
+
+        setting = setting_label(model.name, game.condition, args.k, game.table.name)
+        plot(console, posterior_vs_reveals, node, node.posterior, at=node.at, setting=setting)
+        plot(console, commitment_curve, {game.condition: game.entropy_by_turn()},
+             exact={game.condition: game.exact_entropy_by_turn()}, setting=setting)
     if mass is not None:
         console.print(mass_text(mass), markup=False)
     if flip is not None:
@@ -513,11 +525,11 @@ def _print_summary(console, summary) -> None:
         if cond.answers_fit_secret is not None:
             line += f"; answers agree with the held object {cond.answers_fit_secret.text()}"
         console.print(line, markup=False)
-    values = [r.entropy.value for c in summary.conditions.values() for r in c.turns if r.entropy.value is not None]
-    top = max(values, default=1.0) or 1.0
-    console.print("commitment curve (reveal entropy by turn):", markup=False)
+    from improv.games.plots import commitment_curve, summary_curves
+
+    reveals, exact = summary_curves({c.condition: c.turns for c in summary.conditions.values()})
+    plot(console, commitment_curve, reveals, exact=exact,
+         setting=f"{summary.model} · mean over {summary.games_per_condition} games · K={summary.k} · {summary.objects} table")
     for cond in summary.conditions.values():
-        ents = [r.entropy.value for r in cond.turns]
-        line = sparkline([e or 0.0 for e in ents], top)
-        console.print(f"  {cond.condition:<12} {line}  " + " ".join("n/a" if e is None else f"{e:.2f}" for e in ents),
-                      markup=False)
+        ents = " ".join("n/a" if r.entropy.value is None else f"{r.entropy.value:.2f}" for r in cond.turns)
+        console.print(f"commitment curve, {cond.condition}: reveal entropy by turn (bits) {ents}", markup=False)

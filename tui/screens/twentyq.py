@@ -237,12 +237,12 @@ class TwentyQScreen(Screen):
                            f"({post.top_mass:.2f})\n")
             self.query_one(f"#dist-{side}", Static).update(out)
             plot = self.query_one(f"#plot-{side}", PlotextPlot)
-            posterior_vs_reveals(plot.plt, node, post, at=at, setting=self.setting(game))
+            posterior_vs_reveals(plot.plt, node, post, at=at, setting=self.setting(game), width=plot.size.width or None)
             plot.refresh()
         curves = {g.condition: g.entropy_by_turn() for g in self.games.values()}
         exact = {g.condition: g.exact_entropy_by_turn() for g in self.games.values()}
         curve = self.query_one("#curve", PlotextPlot)
-        commitment_curve(curve.plt, curves, exact=exact,
+        commitment_curve(curve.plt, curves, exact=exact, width=curve.size.width or None,
                          setting=f"{printable(self.model_label())} · K={self.k} · {self.objects} table")
         curve.refresh()
 
