@@ -11,7 +11,7 @@ Names are resolved lazily (PEP 562), so importing `agents.errors` does not load 
 provider SDKs (openai, anthropic, torch, transformers) load only when a model string names them.
 """
 
-from importlib import import_module
+from improv.personas.lazy import lazy_exports
 
 _EXPORTS = {
     "Agent": "agent", "Model": "model", "RetryPolicy": "retry",
@@ -24,8 +24,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from improv.personas.storage import atomic_write, data_dir
 
 from .types import Choice, GenerateConfig, Message
 
@@ -21,9 +22,8 @@ def default_cache_dir() -> Path:
     env = os.environ.get("IMPROV_CACHE_DIR")
     if env:
         return Path(env)
-    data = os.environ.get("IMPROV_DATA_DIR")
-    if data:  # everything improv writes stays under the data dir the user chose
-        return Path(data) / "cache" / "responses"
+    if os.environ.get("IMPROV_DATA_DIR"):  # everything improv writes stays under the data dir the user chose
+        return data_dir() / "cache" / "responses"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("improv")) / "responses"
@@ -53,9 +53,4 @@ class ResponseCache:
             return None
 
     def put(self, key: str, choice: Choice) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(choice.model_dump_json())
-        os.replace(tmp, path)
+        atomic_write(self._path(key), choice.model_dump_json(), durable=False)

@@ -8,18 +8,15 @@ from pathlib import Path
 
 from .errors import PersonaError
 from .schema import Persona
+from .storage import atomic_write, data_dir
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 FILE_SUFFIXES = {".yaml", ".yml", ".json", ".png"}
 
 
 def user_dir() -> Path:
-    env = os.environ.get("IMPROV_DATA_DIR")
-    if env:
-        return Path(env) / "personas"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("improv")) / "personas"
+    """``<data dir>/personas``: the imported personas."""
+    return data_dir() / "personas"
 
 
 def builtin_personas() -> dict[str, Persona]:
@@ -76,8 +73,5 @@ def import_persona(path: Path | str, directory: Path | None = None, *, overwrite
     target = target_dir / f"{slug}.yaml"
     if target.exists() and not overwrite:
         raise PersonaError(f"{target}: a persona with this name is already imported (use --force to replace it)")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".yaml.tmp")
-    tmp.write_text(dump_persona(persona), encoding="utf-8")
-    tmp.replace(target)
+    atomic_write(target, dump_persona(persona))
     return persona, target

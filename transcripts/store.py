@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
+
+from improv.personas.storage import atomic_write, data_dir
 
 from .errors import TranscriptError
 from .schema import SCHEMA_VERSION, Transcript
 
 
 def default_dir() -> Path:
-    """``$IMPROV_DATA_DIR/transcripts`` or the user data directory."""
-    env = os.environ.get("IMPROV_DATA_DIR")
-    if env:
-        return Path(env) / "transcripts"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("improv")) / "transcripts"
+    """``<data dir>/transcripts``: ``$IMPROV_DATA_DIR/transcripts``, else in the user data dir."""
+    return data_dir() / "transcripts"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def replays_dir() -> Path:
+    """``<data dir>/replays``, where a replay run gets a new folder unless told otherwise."""
+    return data_dir() / "replays"
+
+
+__all__ = ["atomic_write", "check_tree", "default_dir", "list_transcripts", "load", "replays_dir", "resolve", "save"]
 
 
 def save(transcript: Transcript, directory: Path | str | None = None, path: Path | str | None = None) -> Path:

@@ -8,7 +8,7 @@ batches). Entry points: `classify`, `aclassify`, `classify_batch`, `aclassify_ba
 `load_cases`.
 """
 
-from importlib import import_module
+from improv.personas.lazy import lazy_exports
 
 _EXPORTS = {
     "classify": "classify", "aclassify": "classify", "classify_batch": "classify", "aclassify_batch": "classify",
@@ -18,8 +18,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -86,13 +86,13 @@ def _out_dir(args):
     from pathlib import Path
 
     from improv.agents.errors import ConfigError
-    from improv.transcripts.store import default_dir
+    from improv.transcripts.store import replays_dir
 
     if args.out:
         return Path(args.out)
     if args.resume:
         raise ConfigError("--resume needs --out: the folder of the run to continue")
-    return default_dir().parent / "replays" / time.strftime("%Y%m%d-%H%M%S")
+    return replays_dir() / time.strftime("%Y%m%d-%H%M%S")
 
 
 def _progress_ui(console, enabled: bool):

@@ -9,7 +9,7 @@
 Names load lazily, so importing this package costs nothing until one is used.
 """
 
-from importlib import import_module
+from improv.personas.lazy import lazy_exports
 
 _EXPORTS = {
     "ReplayItem": "inputs", "load_inputs": "inputs", "messages_to_transcript": "inputs",
@@ -20,8 +20,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
