@@ -35,7 +35,9 @@ def verdict_text(v) -> Text:
     out.append(f"{v.verdict.replace('_', ' ').upper()}", style="bold")
     out.append(f" (confidence {v.confidence}) - rule '{v.rule}': ")
     out.append(data(v.condition))
-    out.append(f"\nmodel {v.model}, reply {v.turn_id}\n")
+    out.append("\n")
+    out.append(line(f"model {v.model}, reply {v.turn_id}"))
+    out.append("\n")
     p = v.proposition
     if p is not None:
         out.append("A (claim): ")
@@ -112,6 +114,7 @@ class ClassifyScreen(Screen):
             t = self.query_one(f"#{table_id}", DataTable)
             t.add_columns("question", "answer", "label")
         self.query_one("#shares", DataTable).add_columns("", "neutral", "in role")
+        self.query_one("#path", Field).focus()  # the scroll body would take focus first
         if self.transcript_ref:
             self.action_load()
 

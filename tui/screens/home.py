@@ -15,7 +15,9 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from improv.tui import registry
+from improv.tui.app import HOME_KEY
 from improv.tui.registry import ScreenEntry
+from improv.tui.widgets.data import line
 
 
 def available(entry: ScreenEntry) -> bool:
@@ -49,7 +51,7 @@ class HomeScreen(Screen):
             Text.assemble(
                 ("improv", "bold"),
                 " — a workbench for studying how LLM dialogue agents role-play.\n",
-                "Press a key (or choose and press enter) to open a screen; ctrl+o comes back here; q quits.",
+                f"Press a key (or choose and press enter) to open a screen; {HOME_KEY} comes back here; q quits.",
             ),
             id="intro",
         )
@@ -63,7 +65,7 @@ class HomeScreen(Screen):
     def on_mount(self) -> None:
         options = getattr(self.app, "options", None)
         if options is not None:
-            self.query_one("#options", Static).update(options.describe())
+            self.query_one("#options", Static).update(line(options.describe()))  # persona path, vars: data
         self.query_one("#screens", OptionList).focus()
 
     @on(OptionList.OptionSelected, "#screens")

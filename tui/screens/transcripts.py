@@ -158,7 +158,7 @@ class TranscriptsScreen(Screen):
         self.entries = entries
         self.apply_filter()
         note = f" ({problems} unreadable skipped)" if problems else ""
-        self.set_status(f"{len(entries)} transcripts in {folder}{note}")
+        self.set_status(f"{len(entries)} transcript{'' if len(entries) == 1 else 's'} in {folder}{note}")
 
     def apply_filter(self) -> None:
         query = self.query_one("#search", Field).value.strip().lower()
@@ -175,6 +175,10 @@ class TranscriptsScreen(Screen):
     @on(Field.Changed, "#search")
     def _search_changed(self) -> None:
         self.apply_filter()
+
+    @on(Field.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one("#list", DataTable).focus()  # enter: on to the list, where enter opens
 
     @on(Field.Submitted, "#folder")
     def _folder_changed(self) -> None:

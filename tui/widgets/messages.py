@@ -1,6 +1,7 @@
 """The conversation view: one bubble per turn on the branch in view.
 
-Model and user text is data: it goes through `printable` into a `rich.text.Text`, so neither
+Model and user text is data: it goes through `printable` (names and labels through `one_line`)
+into a `rich.text.Text`, so neither
 Rich markup (``[bold]``) nor terminal control sequences (``ESC[2J``) are ever interpreted.
 """
 
@@ -10,7 +11,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from improv.agents.text import printable
+from improv.agents.text import one_line, printable
 
 
 def label_for(role: str, *, model: str | None = None, persona: str | None = None, greeting: bool = False) -> str:
@@ -46,7 +47,7 @@ class MessageBubble(Static, can_focus=True):
 
     def render_text(self) -> Text:
         text = Text()
-        text.append(printable(self.heading or self.role), style="bold")
+        text.append(one_line(self.heading or self.role), style="bold")  # a persona or model name: one line
         if self.branch and self.branch[1] > 1:
             text.append(f"  ‹ {self.branch[0]}/{self.branch[1]} ›", style="bold")
         if self.note:
