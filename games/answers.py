@@ -334,9 +334,19 @@ def read_reveal(text: str, table: "ObjectTable | None" = None, finish_reason: st
     return Reveal(label=NON_REVEAL, non_reveal="no object named")
 
 
+#: the questioner's closing request: the one give-up text (the games, the built-in model's corpus
+#: and its manifest all use it)
+GIVE_UP = "I give up, what was it?"
+
+
+def a_or_an(noun: str) -> str:
+    """"a" or "an" for ``noun`` (by its first letter, as the built-in model's corpus was written)."""
+    return "an" if noun[:1].lower() in "aeiou" else "a"
+
+
 def article(name: str) -> str:
     """"a cat", "an apple"."""
-    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+    return f"{a_or_an(name)} {name}"
 
 
 GUESS = re.compile(r"^\s*(?:is\s+it|was\s+it|are\s+you\s+thinking\s+of)\s+(?:(?:an|a|the|some)\s+)?(.+?)\s*\?*\s*$", re.IGNORECASE)

@@ -29,14 +29,11 @@ from improv.agents.model import Model
 from improv.agents.types import GenerateConfig, Message
 from improv.transcripts.schema import Turn, reply_turn
 
-from .answers import AnswerDistribution, LabelSet, answer_distribution, draw_label, parse_answer
+from .answers import GIVE_UP, AnswerDistribution, LabelSet, answer_distribution, draw_label, parse_answer
 from .fit import prompt_text
 from .state import COMMITTED, UNCOMMITTED, AnswerMeta, dump
 from .table import ObjectTable
 
-#: the questioner's closing request: the one give-up text of the games (the built-in model's
-#: training corpus and manifest use it too)
-GIVE_UP = "I give up, what was it?"
 DEFAULT_CONFIG = GenerateConfig(temperature=1.0)
 #: appended to every question sent to the answerer (Huang et al.: "... Answer Yes or No.")
 ANSWER_FORMAT = "Answer Yes or No."

@@ -655,3 +655,16 @@ def answerer_messages(transcript: Transcript, at: int, then: str | None = GIVE_U
     """The exact message list a saved game's answerer was sent at node ``at`` (see
     `Game.answerer_messages`): no model call, so ``model`` is optional. Public and stable."""
     return Game.open(transcript, model).answerer_messages(at, then)
+
+
+def twentyq_remaining(transcript: Transcript) -> dict[str, Any]:
+    """A replay scorer (``improv replay --mode rescore --scorer twentyq``): how many objects of the
+    game's own table are still possible after the main line's answers (1 = the answers pin one
+    object; 0 = the answerer contradicted itself). No model call."""
+    game = Game.open(transcript, None)
+    remaining = game.remaining()
+    probe = game.table.objects[0] if game.table.objects else ""
+    # answers the table decides (an attribute question or a guess): the ones that constrain anything
+    used = sum(1 for qa in game.exchanges
+               if qa.label in ("yes", "no") and game.checker.truth_from_table(probe, qa.question) is not None)
+    return {"score": len(remaining), "questions": len(game.exchanges), "used": used, "remaining": remaining[:20]}
