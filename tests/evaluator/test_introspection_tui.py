@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.widgets import Static
 
 from improv.tui.screens.introspect import IntrospectScreen, reliability_plot
 from improv.evaluator.introspection.metrics import CalibrationBin
@@ -28,7 +29,10 @@ async def test_screen_runs_quiz_live():
         assert screen.report is not None
         assert len(screen.results) == 2 * 5  # two prompts x five properties
         assert "self-prediction" in str(screen.query_one("#status").render())
-        assert screen.query_one("#summary") is not None
+        # the closing summary was mounted and says what the quiz found (query_one raises if it is
+        # missing; "is not None" on its result could never fail)
+        summary = str(screen.query_one("#summary", Static).render())
+        assert summary.startswith("done: self-prediction") and "mode baseline" in summary
 
 
 def test_reliability_plot_text():

@@ -30,7 +30,7 @@ from textual.worker import Worker
 
 from improv.agents.spec import default_model, parse_variables
 from improv.transcripts.session import ChatSession
-from improv.agents.text import first_line
+from improv.agents.text import first_line, one_line
 from improv.tui.widgets.data import line
 from improv.tui.widgets.field import Field
 from improv.tui.widgets.messages import ConversationView, MessageBubble, label_for
@@ -90,7 +90,7 @@ class ChatScreen(Screen):
 
     def error(self, err: BaseException | str) -> None:
         """One line, never markup (error text may quote model output or file contents)."""
-        text = err if isinstance(err, str) else first_line(err)
+        text = one_line(err) if isinstance(err, str) else first_line(err)
         self.notify(text, severity="error", markup=False, timeout=6)
 
     # -- conversation ----------------------------------------------------------------------
