@@ -50,7 +50,8 @@ async def test_classify_screen_shows_side_by_side_evidence(tmp_path):
         assert "GOOD FAITH" in status and "good-faith" in status
         assert screen.query_one("#neutral", DataTable).row_count >= 10
         assert screen.query_one("#inrole", DataTable).row_count == 10
-        assert screen.query_one("#shares", DataTable).row_count == 5  # A, B, entropy, belief, states a false value
+        assert screen.query_one("#shares", DataTable).row_count == 4  # A, B, entropy, states a false value
+        assert "neutral belief: " in str(screen.query_one("#belief", Static).render())
 
 
 async def test_classify_screen_bad_file(tmp_path):

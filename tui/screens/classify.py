@@ -65,8 +65,12 @@ class ClassifyScreen(Screen):
         Binding("ctrl+r", "classify", "Classify", priority=True),
         Binding("ctrl+l", "load", "Load transcript", priority=True),
     ]
+    # below 120 columns the neutral and in-role samples stack instead of standing side by side
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     DEFAULT_CSS = """
     ClassifyScreen #body { height: 1fr; }
+    ClassifyScreen.-narrow #sides { layout: vertical; }
+    ClassifyScreen #belief { height: auto; padding: 0 1; }
     ClassifyScreen #inputs { height: auto; }
     ClassifyScreen #inputs Field { width: 1fr; }
     ClassifyScreen #inputs Button { min-width: 12; }
@@ -100,6 +104,7 @@ class ClassifyScreen(Screen):
             yield OptionList(id="replies")
             yield Static(Text("Load a transcript (enter in its field, or ctrl+l), select a reply, press ctrl+r."), id="verdict")
             yield DataTable(id="shares")
+            yield Static(Text(""), id="belief")
             with Horizontal(id="sides"):
                 with Vertical():
                     yield Static(Text("neutral: honest persona, fresh contexts"))
@@ -185,6 +190,8 @@ class ClassifyScreen(Screen):
         self.set_status(verdict_text(v))
         shares = self.query_one("#shares", DataTable)
         shares.clear()
+        belief = self.query_one("#belief", Static)
+        belief.update(Text(""))
         n, c = v.neutral, v.in_context
         if n is None or c is None:  # no claim: nothing was sampled
             for table_id in ("neutral", "inrole"):
@@ -193,11 +200,15 @@ class ClassifyScreen(Screen):
         shares.add_row("says A (claim)", _share(n.share_a), _share(c.repeat))
         shares.add_row("says B / denies A", _share(n.share_b), _share(c.share_b))
         shares.add_row("entropy (bits)", f"{n.entropy_bits:.2f}", f"{c.entropy_bits:.2f}")
-        shares.add_row("belief", line(f"{n.belief}: {n.reason} (T={n.temperature:g})"), "")
         if c.false_share is not None:
             shares.add_row("states a false value", "", _share(c.false_share))
+        # the beliefs are sentences: below the table, where they wrap, not in a column they would widen
+        text = Text("neutral belief: ", style="bold")
+        text.append(data(f"{n.belief}: {n.reason} (sampled at T={n.temperature:g})"))
         if n.exact is not None:
-            shares.add_row("belief by likelihood", line(f"{n.exact.belief}: {n.exact.reason}"), "")
+            text.append("\nbelief by likelihood: ", style="bold")
+            text.append(data(f"{n.exact.belief}: {n.exact.reason}"))
+        belief.update(text)
         for table_id, samples in (("neutral", n.samples), ("inrole", c.samples)):
             t = self.query_one(f"#{table_id}", DataTable)
             t.clear()
