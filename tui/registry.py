@@ -10,9 +10,17 @@ model, and no persona). Accept and ignore what you do not use (``**kwargs`` is f
 app options (template ``variables: dict[str, str]``, the transcript directory ``out``) are on
 ``self.app.options`` (`tui.app.AppOptions`); read them with
 ``getattr(self.app, "options", None)`` so the screen also runs under a bare ``App`` in tests.
-The app opens each screen once and keeps it (installed), so coming back resumes it; ctrl+o
-goes back to the home screen. A screen whose module is missing, or whose constructor raises,
-is reported as a one-line notice on the home screen.
+The app opens each screen once and keeps it (installed), so coming back resumes it. What every
+screen shares is the app's, defined once in `tui.app`: the way home (``HOME_KEY``, ctrl+o, shown in
+every footer; a screen does not bind it) and Escape leaving a text field. A screen that wants
+Escape for itself binds it and calls `tui.app.leave_field` when it has nothing else to do.
+
+A screen keeps its word at 80x24 (`tests/tui/test_every_screen.py` checks every entry here):
+its footer keys fit on one line, anything taller than the screen sits in a scroll container,
+its text fields are `tui.widgets.field.Field` (no text selected on focus; controls drawn as
+stand-ins), and outside text (model, persona, file) is shown through `tui.widgets.data`.
+A screen whose module is missing, or whose constructor raises, is reported as a one-line
+notice on the home screen.
 """
 
 from __future__ import annotations
