@@ -6,8 +6,10 @@ against the answers given so far. The summary gives, per condition and turn, eve
 its n and 95% interval: invalid answers, non-reveals, object reveals inside the table, the
 reveal entropy over the objects named (mean over games), distinct reveals, reveals that fit
 every earlier answer (n/a when nothing could be checked), how many table objects remain
-possible; for committed games the share naming the secret; with ``exact``, the exact
-posterior's entropy, its largest mass on any object and (committed) its mass on the secret.
+possible; where the answerer holds an object (committed: the tool's secret; private, sealed: its
+own choice) the share naming it; for sealed games the share that open the seal; with ``exact``,
+the exact posterior's entropy, its largest mass on any object and its mass on the held object.
+Every game is a `games.game.Game`, the object the CLI and the TUI drive.
 """
 
 from __future__ import annotations

@@ -142,3 +142,38 @@ def test_bars_helper():
     assert lines[0].startswith("cat") and lines[0].count("█") == 6 and lines[0].endswith("3/4")
     assert lines[1].count("█") == 2
     assert str(bars({}, 0)) == ""
+
+
+async def test_the_screen_and_the_cli_play_the_same_game(tmp_path, monkeypatch, capsys):
+    """The same questions to the same model through the screen and through `improv twentyq play`:
+    the same turns, labels and persona, because both drive `Game`."""
+    import asyncio
+
+    from improv.cli import main
+
+    script = tmp_path / "q.txt"
+    script.write_text("Is it alive?\nIs it an animal?\n")
+    monkeypatch.setenv("IMPROV_DATA_DIR", str(tmp_path))
+    code = await asyncio.to_thread(main, ["twentyq", "play", "-m", "mock/fixed:Yes.", "--questioner", f"script:{script}",
+                                          "--no-save", "--json"])
+    assert code == 0
+    cli = json.loads(capsys.readouterr().out)["transcript"]
+    app = ImprovApp(model="mock/fixed:Yes.", out=tmp_path / "tui")
+    async with app.run_test(size=BIG) as pilot:
+        screen = await open_screen(pilot)
+        for q in ("Is it alive?", "Is it an animal?"):
+            await ask(pilot, screen, q)
+        tui = json.loads(screen.games["left"].transcript.model_dump_json())
+
+    def line(t):
+        main_leaf = {x["id"]: x for x in t["turns"]}
+        path, leaf = [], t["meta"]["main_leaf"]
+        while leaf:
+            path.append(main_leaf[leaf])
+            leaf = main_leaf[leaf]["parent"]
+        return [(x["role"], x["content"], x["meta"].get("kind"), x["meta"].get("label"), x["persona"], x["system_prompt"])
+                for x in reversed(path) if x["meta"].get("kind") in ("question", "answer") and not x["meta"].get("give_up")]
+
+    assert line(cli) == line(tui) and len(line(cli)) == 4
+    keys = ("condition", "objects", "answer_format", "answers", "questions", "labels")
+    assert {k: cli["meta"][k] for k in keys} == {k: tui["meta"][k] for k in keys}
