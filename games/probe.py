@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -68,10 +69,14 @@ class ProbeSettings(BaseModel):
     seed: int = 0
     concurrency: int = Field(4, ge=1)
     temperature: float = Field(1.0, ge=0.0, description="Answerer temperature (answers and reveal).")
-    max_tokens: int = Field(24, ge=1, description="Most tokens per answer or reveal (a reveal is a short sentence).")
+    max_tokens: int = Field(16, ge=1, description="Most tokens per answer or reveal (a reveal is a short sentence).")
     l2: tuple[float, ...] = L2_GRID
     iters: int = Field(300, ge=1, description="Accelerated gradient steps per fit.")
     lens: bool = True
+    reveal: Literal["sampled", "exact"] = Field(
+        "sampled", description="The uncommitted games' later reveal: the object the sampled reveal names ('sampled'), "
+                               "or the top candidate of the exact posterior at the last turn ('exact', for models "
+                               "whose sampled reveals rarely name an object; needs a backend that scores).")
 
 
 # -- games and their states ---------------------------------------------------------------------
@@ -97,15 +102,18 @@ def _reveal(game) -> str:
     return meta.label if isinstance(meta, RevealMeta) and meta.label else NON_REVEAL
 
 
-async def game_states(game, pool: Sequence[str]) -> GameStates:
+async def game_states(game, pool: Sequence[str], reveal: str = "sampled") -> GameStates:
     """The states of a played `Game`: one forward per answerer turn, on the exact messages the
-    answerer was sent (`Game.answerer_messages`: question 1..T as sent, then the give-up prompt)."""
+    answerer was sent (`Game.answerer_messages`: question 1..T as sent, then the give-up prompt).
+    ``reveal="exact"``: an uncommitted game's target is the exact posterior's top candidate at the end."""
     model = game.model
     asked = len(game.exchanges)
     prompts = [game.answerer_messages(at, "question") for at in range(asked)] + [game.answerer_messages(asked)]
     states = [np.asarray(await model.hidden_states(p), dtype=np.float32) for p in prompts]
     label = _reveal(game)
     canon = game.table.canonical(label) if label != NON_REVEAL else None
+    if reveal == "exact" and game.secret is None:
+        canon = (await game.exact_posterior(asked, candidates=list(pool))).top
     return GameStates(
         transcript_id=game.transcript.id, condition=game.condition, secret=game.secret,
         reveal=canon if canon in pool else None, reveal_label=label,
@@ -160,7 +168,7 @@ async def play_probe_games(model: Model, plans: Sequence[Plan], table: ObjectTab
             game = Game.new(model, condition=COMMITTED if plan.secret else UNCOMMITTED, secret=plan.secret, table=table,
                             config=config, questioner="table-random", rng=plan.rng)
             await game.play(ScriptQuestioner(plan.questions, name="table-random"), turns=settings.turns)
-            states = await game_states(game, pool)
+            states = await game_states(game, pool, settings.reveal)
         done += 1
         if progress:
             progress(done, len(plans), plan.split)
@@ -448,8 +456,9 @@ def analyse(games_by_split: dict[str, list[GameStates]], pool: Sequence[str], se
         kept = [g for g in unc if g.reveal is not None]
         excluded = Counter("non-reveal" if g.reveal_label == NON_REVEAL else "reveal outside the candidates"
                            for g in unc if g.reveal is None)
+        target = "later reveal" if settings.reveal == "sampled" else "exact-posterior top at the end"
         reveals = Counter(g.reveal for g in kept)
-        section = evaluate(kept, [index[g.reveal] for g in kept], selection, pool, UNCOMMITTED, "later reveal",
+        section = evaluate(kept, [index[g.reveal] for g in kept], selection, pool, UNCOMMITTED, target,
                            dict(excluded), reveals.most_common(1)[0][0] if reveals else None, tops(kept))
     first = next(iter(games_by_split.values()))[0]
     lens_info = None
@@ -474,6 +483,8 @@ async def run_probe(model: Model, settings: ProbeSettings | None = None, *, tabl
     if not model.capabilities.hidden_states:
         raise CapabilityError(f"{model.name}: the secret probe needs hidden states, which only in-process models "
                               "expose (hf/..., organism)")
+    if settings.reveal == "exact" and not model.capabilities.score:
+        raise CapabilityError(f"{model.name}: reveal 'exact' needs a backend that scores continuations")
     table = table if table is not None else load_table()
     if settings.candidates is not None and settings.candidates > len(table.objects):
         raise ConfigError(f"candidates {settings.candidates}: the {table.name} table has {len(table.objects)} objects")

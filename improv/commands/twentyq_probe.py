@@ -27,8 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for the pool, secrets and question order (default 0)")
     p.add_argument("--concurrency", type=int, default=4, help="games in flight (default 4)")
     p.add_argument("-t", "--temperature", type=float, default=1.0, help="answerer temperature (default 1.0)")
-    p.add_argument("--max-tokens", type=int, default=24, help="most tokens per answer or reveal (default 24)")
+    p.add_argument("--max-tokens", type=int, default=16, help="most tokens per answer or reveal (default 16; the answer "
+                   "is read from its first token's distribution, a reveal is a short sentence)")
     p.add_argument("--no-lens", action="store_true", help="skip the logit lens")
+    p.add_argument("--reveal", choices=("sampled", "exact"), default="sampled",
+                   help="uncommitted target: the object the sampled reveal names (default), or the exact posterior's "
+                        "top candidate at the end (for models whose reveals rarely name an object)")
     p.add_argument("--chat-template", default=None, metavar="FILE", help="Jinja chat template for an hf/ model without one")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the report (JSON, games included) to FILE")
     add_json_option(p)
@@ -42,7 +46,8 @@ def settings_from(args):
 
     fields = {"candidates": args.candidates, "train": args.train, "val": args.val, "test": args.test,
               "uncommitted": args.uncommitted, "turns": args.turns, "seed": args.seed, "concurrency": args.concurrency,
-              "temperature": args.temperature, "max_tokens": args.max_tokens, "lens": not args.no_lens}
+              "temperature": args.temperature, "max_tokens": args.max_tokens, "lens": not args.no_lens,
+              "reveal": args.reveal}
     try:
         return ProbeSettings(**fields)
     except ValidationError as err:

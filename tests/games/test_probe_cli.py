@@ -59,3 +59,10 @@ def test_bad_setting_is_one_line_exit_2(monkeypatch, capsys, clean_env):
     monkeypatch.setitem(cli.COMMANDS, "probe-test", ("improv.commands.twentyq_probe", "secret probe"))
     assert cli.main(["probe-test", "--train", "0"]) == 2
     assert "--train" in capsys.readouterr().err
+
+
+def test_exact_reveal_target(capsys):
+    assert twentyq_probe.run(_args("-m", "organism", *TINY, "--no-lens", "--reveal", "exact", "--json")) == 0
+    data = json.loads(capsys.readouterr().out)
+    u = data["uncommitted"]
+    assert u["target"] == "exact-posterior top at the end" and u["games"] == 3 and u["excluded"] == {}
