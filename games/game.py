@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from improv.agents.agent import Agent
-from improv.agents.errors import CapabilityError, ConfigError
+from improv.agents.errors import CapabilityError, ConfigError, SettingError
 from improv.agents.model import Model
 from improv.agents.types import GenerateConfig, Message
 from improv.transcripts.schema import Transcript, Turn, reply_turn
@@ -187,11 +187,11 @@ class Game:
         """A new game with ``model`` as the answerer. ``secret``: the committed condition's object
         (required there, refused elsewhere: the private and sealed answerers choose their own)."""
         if condition not in PROTOCOLS:
-            raise ConfigError(f"condition {condition!r}: expected one of {', '.join(PROTOCOLS)}")
+            raise SettingError("condition", f"expected one of {', '.join(PROTOCOLS)}", repr(condition))
         if condition == COMMITTED and not secret:
-            raise ConfigError("the committed condition needs a secret")
+            raise SettingError("secret", "the committed condition needs a secret")
         if condition != COMMITTED and secret:
-            raise ConfigError(f"the {condition} condition takes no secret from the tool")
+            raise SettingError("secret", f"the {condition} condition takes no secret from the tool")
         table = table if table is not None else load_table()
         labels = labels or LabelSet()
         if answer_format == AUTO:
@@ -302,7 +302,7 @@ class Game:
         if at is None:
             return n
         if not 0 <= at <= n:
-            raise ConfigError(f"turn {at}: the game has {n} answered questions (use 0..{n})")
+            raise SettingError("turn", f"the game has {n} answered questions (use 0..{n})", str(at))
         return at
 
     def node_id(self, at: int) -> str | None:
@@ -598,7 +598,7 @@ class Game:
         the backend gives logprobs, K labels drawn from one call's answer distribution."""
         qas = self.exchanges
         if not 1 <= question <= len(qas):
-            raise ConfigError(f"question {question}: the game has questions 1..{len(qas)}")
+            raise SettingError("question", f"the game has questions 1..{len(qas)}", str(question))
         agent = self.agent()
         target = qas[question - 1]
         n = 1 if self.model.capabilities.logprobs else k

@@ -182,21 +182,21 @@ def load_table(spec: str | None = None) -> ObjectTable:
 def _load(spec: str) -> ObjectTable:
     import yaml
 
-    from improv.agents.errors import ConfigError
+    from improv.agents.errors import SettingError
 
     path = table_path(spec)
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
     except OSError as err:
-        raise ConfigError(f"--objects {spec}: cannot read {path}: {err.strerror or err}") from None
+        raise SettingError("objects", f"cannot read {path}: {err.strerror or err}", spec) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"--objects {spec}: {path}{where}: not valid YAML") from None
+        raise SettingError("objects", f"{path}{where}: not valid YAML", spec) from None
     if not isinstance(data, dict) or not isinstance(data.get("attributes"), list) or not isinstance(data.get("objects"), dict):
-        raise ConfigError(f"--objects {spec}: {path}: expected 'attributes' (a list) and 'objects' (a mapping)")
+        raise SettingError("objects", f"{path}: expected 'attributes' (a list) and 'objects' (a mapping)", spec)
     try:
         return parse_table(data, path, name=spec)
     except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"--objects {spec}: {err}") from None
+        raise SettingError("objects", str(err), spec) from None
