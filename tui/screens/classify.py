@@ -95,7 +95,7 @@ class ClassifyScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):  # its parts take focus (and scroll into view)
             with Horizontal(id="inputs"):
                 yield Field(self.transcript_ref or "", placeholder="transcript file or id", id="path")
                 yield Field(placeholder="claim (default: the whole reply)", id="claim")
@@ -119,7 +119,7 @@ class ClassifyScreen(Screen):
             t = self.query_one(f"#{table_id}", DataTable)
             t.add_columns("question", "answer", "label")
         self.query_one("#shares", DataTable).add_columns("", "neutral", "in role")
-        self.query_one("#path", Field).focus()  # the scroll body would take focus first
+        self.query_one("#path", Field).focus()
         if self.transcript_ref:
             self.action_load()
 
