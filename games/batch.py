@@ -32,6 +32,7 @@ from improv.transcripts.schema import Transcript
 from .engine import AUTO, Questioner, ScriptQuestioner, answer_route, default_answer_format
 from .fit import FitChecker
 from .game import Game
+from .metrics import MassTest
 from .state import COMMITTED, PRIVATE, SEALED, UNCOMMITTED
 
 #: protocols in which the answerer holds an object (the tool's or its own), and those where it chooses
@@ -80,6 +81,7 @@ class GameResult(BaseModel):
     labels: list[str]
     answers_fit_secret: float | None = Field(None, description="Committed: share of yes/no answers the table agrees with.")
     nodes: list[NodeStats]
+    mass: MassTest | None = Field(None, description="With ``mass``: the mass test at the last turn (per_candidate dropped).")
 
 
 class Share(BaseModel):
@@ -169,6 +171,10 @@ class ConditionSummary(BaseModel):
     invalid: Share = Field(description="Invalid answers over all answers.")
     non_reveals: Share
     in_table: Share
+    mass_total: Mean | None = Field(None, description="Mass test at the last turn: sum of P(yes | 'Is it X?') over the table.")
+    mass_top_p_yes: Mean | None = Field(None, description="Mass test: the largest P(yes) over candidates.")
+    mass_top_is_held: Share | None = Field(None, description="Mass test: games whose top candidate is the held object.")
+    mass_no_to_everything: Share | None = Field(None, description="Mass test: games where no candidate gets P(yes) >= 0.5.")
 
     @property
     def secret_share(self) -> float | None:
@@ -236,8 +242,9 @@ def seeded_games(table: ObjectTable, conditions: str | Sequence[str], games: int
 
 
 async def run_game(game: Game, questioner: Questioner, *, turns: int, k: int, exact: bool = False,
-                   config: GenerateConfig | None = None) -> GameResult:
-    """Play ``game`` and analyse every node: K reveals, fit, objects possible, exact posterior."""
+                   config: GenerateConfig | None = None, mass: bool = False) -> GameResult:
+    """Play ``game`` and analyse every node: K reveals, fit, objects possible, exact posterior;
+    with ``mass``, the mass test at the last turn."""
     await game.play(questioner, turns=turns)
     line = game.exchanges
     secret = game.secret
@@ -270,6 +277,7 @@ async def run_game(game: Game, questioner: Questioner, *, turns: int, k: int, ex
         labels=[qa.label for qa in line],
         answers_fit_secret=game.answers_fit_secret(),
         nodes=nodes,
+        mass=(await game.mass_test(k=min(k, 8), record=False)).model_copy(update={"per_candidate": {}}) if mass else None,
     )
 
 
@@ -317,7 +325,21 @@ def summarise(condition: str, games: Sequence[GameResult], *, resamples: int = 5
         invalid=Share.of(labels.count("invalid"), len(labels)),
         non_reveals=Share.of(sum(n.non_reveals for n in nodes), sum(n.k for n in nodes)),
         in_table=Share.of(sum(n.in_table for n in nodes), sum(n.objects for n in nodes)),
+        **_mass_summary(games, committed, resamples),
     )
+
+
+def _mass_summary(games: Sequence[GameResult], holds: bool, resamples: int) -> dict:
+    tests = [(g, g.mass) for g in games if g.mass is not None]
+    if not tests:
+        return {}
+    held = [(g, m) for g, m in tests if g.secret is not None]
+    return {
+        "mass_total": Mean.of([m.total for _, m in tests], resamples),
+        "mass_top_p_yes": Mean.of([m.top_p_yes for _, m in tests if m.top_p_yes is not None], resamples),
+        "mass_top_is_held": Share.of(sum(m.top == g.secret for g, m in held), len(held)) if holds else None,
+        "mass_no_to_everything": Share.of(sum(m.no_to_everything for _, m in tests), len(tests)),
+    }
 
 
 def fallbacks(model: Model, exact: bool) -> list[str]:
@@ -349,6 +371,7 @@ async def run_batch(
     seed: int = 0,
     progress: Progress | None = None,
     answer_format: str | None = AUTO,
+    mass: bool = False,
 ) -> BatchResult:
     """Play ``games`` games per condition and resample every node.
 
@@ -377,7 +400,7 @@ async def run_batch(
             game = Game.new(model, condition=plan.condition, secret=plan.secret, table=table, config=config,
                             answer_format=answer_format, questioner=plan.questioner.name, rng=plan.rng)
             game.use_judge(checker)
-            out = await run_game(game, plan.questioner, turns=turns, k=k, exact=exact, config=config)
+            out = await run_game(game, plan.questioner, turns=turns, k=k, exact=exact, config=config, mass=mass)
         done += 1
         if progress:
             progress(done, total, plan.condition)

@@ -67,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--turns", type=int, default=6, help="questions per game (default 6)")
     b.add_argument("-k", type=int, default=16, help="reveal samples per node (default 16)")
     b.add_argument("--exact", action="store_true", help="also the exact posterior entropy per node (hf/, organism)")
+    b.add_argument("--mass", action="store_true",
+                   help="also the mass test at each game's last turn: sum of P(yes | 'Is it X?') over the table objects")
     b.add_argument("--conditions", default="uncommitted,committed",
                    help=f"comma-separated commitment protocols among {', '.join(PROTOCOL_CHOICES)} "
                         "(default uncommitted,committed)")
@@ -437,7 +439,7 @@ def run_batch(args) -> int:
             return await batch(model, games=args.games, turns=args.turns, k=args.k, questions=questions,
                                questioner_factory=factory, conditions=conditions, judge=judge, config=_config(args),
                                exact=args.exact, concurrency=args.concurrency, seed=args.seed, progress=progress,
-                               table=table, answer_format=_answer_format(args))
+                               table=table, answer_format=_answer_format(args), mass=args.mass)
         finally:
             await model.aclose()
             if judge is not None:
@@ -524,6 +526,11 @@ def _print_summary(console, summary) -> None:
             line += f"; open the seal {cond.seal.text()}"
         if cond.answers_fit_secret is not None:
             line += f"; answers agree with the held object {cond.answers_fit_secret.text()}"
+        if cond.mass_total is not None:
+            line += (f"; mass test at the last turn: sum of P(yes) {cond.mass_total.text()}, top P(yes) "
+                     f"{cond.mass_top_p_yes.text()}, no candidate at P(yes) >= 0.5 in {cond.mass_no_to_everything.text()}")
+            if cond.mass_top_is_held is not None:
+                line += f", top candidate is the held object {cond.mass_top_is_held.text()}"
         console.print(line, markup=False)
     from improv.games.plots import commitment_curve, summary_curves
 

@@ -35,6 +35,8 @@ def scripted(log: list):
         holds = "<secret>cat</secret>" in system or "secret object is cat" in system
         if "give up" in last:
             return "It was a cat." if holds else "It was a rose."
+        if last.startswith("Is it a"):  # a mass-test probe: yes only to the object it holds
+            return "Yes." if holds and last.startswith("Is it a cat?") else "No."
         if "alive" in last or "animal" in last:
             return "Yes."
         return "No."
@@ -55,7 +57,7 @@ def test_four_protocols_in_batch_against_the_fake_openai_server(capsys, data_dir
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
         code = main(["twentyq", "batch", "-m", "openai/gpt-fake", "--conditions", ",".join(PROTOCOLS), "-n", "1",
                      "--turns", "2", "-k", "4", "--questions", str(_script(tmp_path)), "--out", str(tmp_path / "run"),
-                     "--json"])
+                     "--mass", "--json"])
         out = capsys.readouterr()
     assert code == 0, out.err
     data = json.loads(out.out)
@@ -68,6 +70,10 @@ def test_four_protocols_in_batch_against_the_fake_openai_server(capsys, data_dir
     # the held object is named: the tool's secret (committed), the answerer's own choice (private, sealed)
     assert conds["private"]["secret"]["value"] == 1.0 and conds["private"]["chose"]["value"] == 1.0
     assert conds["uncommitted"]["secret"] is None
+    # the mass test at the last turn, for all four: the private answerer says yes to its cat only
+    assert all(conds[c]["mass_total"]["n"] == 1 for c in PROTOCOLS)
+    assert conds["private"]["mass_total"]["value"] == pytest.approx(1.0) and conds["private"]["mass_top_is_held"]["value"] == 1.0
+    assert conds["uncommitted"]["mass_no_to_everything"]["value"] == 1.0 and conds["uncommitted"]["mass_top_is_held"] is None
     # sealed: the answerer keeps nothing private, so the scripted answerer says rose: the seal stays shut
     assert conds["sealed"]["seal"]["value"] == 0.0 and conds["sealed"]["seal"]["n"] == 12
     saved = {t["meta"]["condition"]: t for t in
