@@ -6,6 +6,9 @@ code 2. `ProviderError` carries what the retry policy needs (status, retryable, 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 
 class ImprovError(Exception):
     """A problem the user can fix (bad model string, missing key, malformed file).
@@ -68,14 +71,23 @@ class SettingError(ConfigError):
     """A setting's value is wrong. ``setting`` is the library's name for it (``model``,
     ``temperature``, ``turn``...), never a CLI flag or a screen field: each front end words the
     error in its own terms (`improv.options.cli_error` names the flag). ``value``, when given,
-    is the offending value as it should be shown (already quoted where that helps)."""
+    is the offending value as it should be shown (already quoted where that helps). ``detail``
+    may name other settings as ``$name`` (``continue it with $resume``); they are worded the same
+    way."""
 
     def __init__(self, setting: str, detail: str, value: str | None = None) -> None:
         self.setting = setting
         self.detail = detail
         self.value = value
-        super().__init__(self.worded(setting))
+        super().__init__(self.worded())
 
-    def worded(self, name: str) -> str:
-        """The message with the setting called ``name`` (a flag, a field label)."""
-        return f"{name} {self.value}: {self.detail}" if self.value is not None else f"{name}: {self.detail}"
+    def worded(self, name: Callable[[str], str] | None = None) -> str:
+        """The message with every setting called ``name(setting)`` (a flag, a field label);
+        by default, the setting's own name with spaces."""
+        name = name or (lambda s: s.replace("_", " "))
+        detail = _MENTION.sub(lambda m: name(m.group(1)), self.detail)
+        head = name(self.setting)
+        return f"{head} {self.value}: {detail}" if self.value is not None else f"{head}: {detail}"
+
+
+_MENTION = re.compile(r"\$([a-z][a-z_]*)")

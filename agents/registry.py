@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from .cache import ResponseCache
-from .errors import ConfigError
+from .errors import ConfigError, SettingError
 from .model import DEFAULT_MAX_CONNECTIONS, Model
 from .retry import RetryPolicy
 from .spec import DEFAULT_MODEL, default_model  # noqa: F401  (DEFAULT_MODEL: re-exported for old imports)
@@ -96,8 +96,8 @@ def create_backend(model: str, *, chat_template: str | None = None):
     if chat_template is None:
         return factory(rest)
     if provider.name not in _TEMPLATED:
-        raise ConfigError(
-            f"a chat template applies to hf/ models only; {provider.name}/ renders prompts on the server (setting: --chat-template)"
+        raise SettingError(
+            "chat_template", f"a chat template applies to hf/ models only; {provider.name}/ renders prompts on the server"
         )
     return factory(rest, chat_template=chat_template)
 

@@ -59,3 +59,20 @@ def first_line(err: BaseException | str) -> str:
     if lines:
         return one_line(lines[0].strip())
     return type(err).__name__ if isinstance(err, BaseException) else ""
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and the word in the right number: ``1 reply``, ``2 replies``, ``0 cases``."""
+    if n == 1:
+        return f"1 {word}"
+    if many is None:
+        many = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+    return f"{n} {many}"
+
+
+def counts(values: dict, empty: str = "none") -> str:
+    """A mapping of counts or settings for a person to read: ``no 6, yes 2`` (not a Python
+    dict's repr); ``empty`` when there is nothing."""
+    if not values:
+        return empty
+    return ", ".join(f"{one_line(str(k))} {one_line(str(v))}" for k, v in values.items())

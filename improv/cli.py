@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"improv: error: {error_line(cli_error(err))}", file=sys.stderr)
         return 2
     except (ImprovError, PersonaError) as err:
-        print(f"improv: error: {error_line(err)}", file=sys.stderr)
+        from improv.options import cli_hint
+
+        print(f"improv: error: {error_line(err)}{cli_hint(err)}", file=sys.stderr)
         return 2
     except ProviderError as err:
         print(f"improv: error: {error_line(err)}", file=sys.stderr)

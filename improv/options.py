@@ -31,7 +31,18 @@ def flag(setting: str) -> str:
 
 def cli_error(err) -> str:
     """A `SettingError` worded for the command line: the flag, then what is wrong."""
-    return err.worded(flag(err.setting))
+    return err.worded(flag)
+
+
+def cli_hint(err) -> str:
+    """The flag that fixes a library error, where there is one (the library names none)."""
+    from improv.personas.errors import AlreadyImported, MissingVariable
+
+    if isinstance(err, MissingVariable):
+        return f" (e.g. --var {err.variable}=...)"
+    if isinstance(err, AlreadyImported):
+        return " (use --force to replace it)"
+    return ""
 
 
 def add_model_options(

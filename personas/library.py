@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import PersonaError
+from .errors import AlreadyImported, PersonaError
 from .schema import Persona
 from .storage import atomic_write, data_dir
 
@@ -72,6 +72,6 @@ def import_persona(path: Path | str, directory: Path | None = None, *, overwrite
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", persona.name).strip("-.") or "persona"
     target = target_dir / f"{slug}.yaml"
     if target.exists() and not overwrite:
-        raise PersonaError(f"{target}: a persona with this name is already imported (use --force to replace it)")
+        raise AlreadyImported(target)
     atomic_write(target, dump_persona(persona))
     return persona, target

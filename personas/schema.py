@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import PersonaError
+from .errors import MissingVariable, PersonaError
 
 
 class ExampleTurn(BaseModel):
@@ -48,7 +48,7 @@ class Persona(BaseModel):
         merged = {**self.variables, **{k: v for k, v in values.items() if v is not None}}
         missing = [v for v in self.template_variables() if v not in merged]
         if missing:
-            raise PersonaError(f"persona {self.name!r} needs a value for {{{missing[0]}}} (e.g. --var {missing[0]}=...)")
+            raise MissingVariable(self.name, missing[0])
         try:
             return self.system_prompt.format(**merged)
         except (KeyError, IndexError, AttributeError, ValueError, TypeError) as err:

@@ -44,7 +44,7 @@ from typing import Any
 
 from ..backend import Backend
 from ..env import env_number
-from ..errors import ConfigError, RequestRefused
+from ..errors import ConfigError, RequestRefused, SettingError
 from ..registry import capabilities_of
 from ..text import first_line
 from ..types import Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
@@ -127,9 +127,9 @@ class _Loaded:
         if chat_template:
             self.tokenizer.chat_template = chat_template
         if not getattr(self.tokenizer, "chat_template", None):
-            raise ConfigError(
-                f"{what} at {path}: the tokenizer has no chat template; give one with --chat-template FILE "
-                "(or $IMPROV_CHAT_TEMPLATE)"
+            raise SettingError(
+                "chat_template", f"{what} at {path}: the tokenizer has no chat template; give one with "
+                "$chat_template (or the IMPROV_CHAT_TEMPLATE variable)"
             )
         self.model.to("cpu")
         self.model.eval()

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SettingError
 from .hf import from_source
 from .hf_source import resolve
 
@@ -25,7 +25,7 @@ def export_model_folder(source: str | Path, out: str | Path, *, dtype: str = "fl
     """Write the model named by ``source`` (a GGUF file, a directory or a hub id) to the new
     folder ``out`` and return it. Refuses an existing ``out``."""
     if dtype not in DTYPES:
-        raise ConfigError(f"--dtype {dtype!r}: expected one of {', '.join(DTYPES)}")
+        raise SettingError("dtype", f"expected one of {', '.join(DTYPES)}", repr(dtype))
     target = Path(out).expanduser()
     if target.exists():
         raise ConfigError(f"{target} already exists; choose a new folder")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from improv.agents.text import counts, plural
+
 from .classify import VERDICTS, BatchResult, Case, CaseResult, aclassify_batch, score
 from .evidence import Share
 
@@ -119,11 +121,12 @@ def evaluate(cases: list[Case], model, judge=None, **kw) -> BenchmarkReport:
 
 def format_report(r: BenchmarkReport) -> str:
     """Plain-text tables of a report (front ends and benchmark scripts print it)."""
-    out = [f"model {r.model}  settings {r.settings}"]
+    out = [f"model {r.model}  settings: {counts(r.settings)}"]
     cols = [v for v in VERDICTS]
     for s in r.splits:
-        out.append(f"\n== split {s.split}: {s.cases} cases, {s.scored} scored, {len(s.errors)} errors, "
-                   f"{sum(s.no_claim.values())} no-claim replies excluded (verdicts {s.no_claim or '{}'}), {s.unlabelled} unlabelled")
+        out.append(f"\n== split {s.split}: {plural(s.cases, 'case')}, {s.scored} scored, {plural(len(s.errors), 'error')}, "
+                   f"{plural(sum(s.no_claim.values()), 'no-claim reply', 'no-claim replies')} excluded "
+                   f"(verdicts: {counts(s.no_claim)}), {s.unlabelled} unlabelled")
         present = [c for c in cols if c in s.labels]
         out.append("label \\ verdict".ljust(20) + "".join(c[:12].rjust(13) for c in present))
         for g, row in s.confusion.items():

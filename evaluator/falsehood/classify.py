@@ -145,10 +145,10 @@ async def aclassify(
     if judge is not None and (prop is None or (truth is None and prop.falsity == "unknown")):
         prop = await judge_proposition(judge, question, turn.content, claim, truth, prop)
     if prop is None:
-        raise ConfigError(
-            f"cannot read a proposition from the claim {claim_text[:60]!r} without a judge: the question "
+        raise SettingError(
+            "judge", f"cannot read a proposition from the claim {claim_text[:60]!r} without a judge: the question "
             f"{question[:60]!r} is not a form the extractor knows ('What is the R of S?' and its variants); "
-            "give --judge MODEL, or --claim 'the R of S is V'"
+            "give a $judge model, or a $claim 'the R of S is V'"
         )
     neutral, ctx, persona = await asyncio.gather(
         elicit(model, prop, samples=samples, max_rounds=max_rounds, judge=judge, max_tokens=max_tokens, seed=seed,

@@ -118,7 +118,7 @@ def render_verdict(v) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from improv.agents.text import printable
+    from improv.agents.text import plural, printable
 
     console = Console(highlight=False)
     head = Text()
@@ -142,10 +142,10 @@ def render_verdict(v) -> None:
     t.add_row("says B / denies A", _share(n.share_b), _share(c.share_b))
     t.add_row("other", _share(n.share_other), "")
     t.add_row("refusal", _share(n.share_refusal), "")
-    t.add_row("entropy (bits)", f"{n.entropy_bits:.2f} ({n.clusters} clusters)", f"{c.entropy_bits:.2f} ({c.clusters} clusters)")
+    t.add_row("entropy (bits)", f"{n.entropy_bits:.2f} ({plural(n.clusters, 'cluster')})", f"{c.entropy_bits:.2f} ({plural(c.clusters, 'cluster')})")
     if c.false_share is not None:
         t.add_row("states a false value", "", _share(c.false_share))
-    t.add_row("belief / samples", f"{n.belief}: {printable(n.reason)} (T={n.temperature:g})", f"{len(c.samples)} resamples at T={c.temperature:g}")
+    t.add_row("belief / samples", f"{n.belief}: {printable(n.reason)} (T={n.temperature:g})", f"{plural(len(c.samples), 'resample')} at T={c.temperature:g}")
     if n.exact is not None:
         probs = ", ".join(f"{printable(a)} {p:.3f}" for a, p in zip(n.exact.candidates, n.exact.probs))
         t.add_row("belief by likelihood", f"{n.exact.belief}: {probs}", "")
@@ -165,7 +165,7 @@ def render_verdict(v) -> None:
         pr = v.probe
         console.print(Text(f"truth probe: p(true)={pr.p_true:.2f} for {printable(pr.statement)!r} (layer {pr.layer}); "
                            f"held-out accuracy {pr.accuracy:.2f} [{pr.accuracy_low:.2f}-{pr.accuracy_high:.2f}] "
-                           f"on {pr.test_size} statements{'' if pr.used else ' (too low: not used)'}"))
+                           f"on {plural(pr.test_size, 'statement')}{'' if pr.used else ' (too low: not used)'}"))
     for note in v.notes:
         console.print(Text(f"note: {note}"))
 

@@ -22,20 +22,8 @@ from improv.options import add_json_option, add_judge_option, add_model_options,
 #: the summary) or a pydantic model; it may be async.
 SCORERS: dict[str, str] = {
     "exact": "improv.transcripts.replay.compare:exact_scorer",
-    "twentyq": "improv.commands.replay:twentyq_remaining",
+    "twentyq": "improv.games.game:twentyq_remaining",
 }
-
-
-def twentyq_remaining(transcript):
-    """20 Questions: how many objects of the table are still consistent with the answers given
-    on the main line (1 = the answers pin one object; 0 = the answerer contradicted itself)."""
-    from improv.games.engine import check_game, table_for
-
-    table = table_for(transcript)  # the table the game was played with (everyday, a file, ...)
-    qas = check_game(transcript)
-    answers = [(qa.attribute, qa.label == "yes") for qa in qas if qa.attribute and qa.label in ("yes", "no")]
-    remaining = table.remaining(answers)
-    return {"score": len(remaining), "questions": len(qas), "used": len(answers), "remaining": remaining[:20]}
 
 
 def resolve_scorer(spec: str):
@@ -211,10 +199,19 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _fmt(value, pct: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1%}" if pct else f"{value:g}"
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _share(successes: float, n: int) -> str:
+    """``k/n share [95% interval]``; n/a when there was nothing to compare."""
+    from improv.evaluator.stats import wilson_interval
+
+    if not n:
+        return "n/a (nothing to compare)"
+    k = round(successes)
+    low, high = wilson_interval(k, n)
+    return f"{k}/{n} {k / n:.1%} [{low:.1%}-{high:.1%}]"
 
 
 def _render(result, out, exported) -> None:
@@ -232,8 +229,9 @@ def _render(result, out, exported) -> None:
     rows = [
         ("conversations", str(o.conversations)), ("done", str(o.done)), ("failed", str(o.failed)),
         ("skipped (already done)", str(result.progress.skipped)),
-        ("replies compared", str(o.compared)), ("exact match", _fmt(o.exact_match, True)),
-        ("judge agreement", _fmt(o.judge, True)), ("mean score", _fmt(o.score)),
+        ("replies compared", str(o.compared)), ("exact match", _share(o.matches, o.compared)),
+        ("judge agreement", _share((o.judge or 0) * o.judged, o.judged) if o.judge is not None else "-"),
+        ("mean score", _fmt(o.score)),
         ("tokens in / out", f"{o.usage.get('input_tokens', 0)} / {o.usage.get('output_tokens', 0)}"),
         ("cost (USD)", f"{o.cost:.4f}" if o.cost is not None else "-"),
         ("retries", str(result.progress.retries)), ("output", str(out)),

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="md: the active branch as Markdown (default); jsonl: OpenAI-style messages, one line per branch")
     p.add_argument("--all-branches", action="store_true", help="jsonl: one line per branch, not only the active one")
     p.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON object: format, transcript ids, the file written (-o) or the exported text")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from improv.agents.text import one_line, printable
+    from improv.agents.text import one_line, plural, printable
     from improv.transcripts.errors import TranscriptError
     from improv.transcripts.store import list_transcripts, load, resolve
 
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(t)
             return 0
-        console.print(Text(one_line(f"{t.title or t.id} ({t.kind}, {len(t.turns)} turns)"), style="bold"))
+        console.print(Text(one_line(f"{t.title or t.id} ({t.kind}, {plural(len(t.turns), 'turn')})"), style="bold"))
         for turn in t.path():
             n = len(t.siblings(turn.id))
             tag = f" [{[s.id for s in t.siblings(turn.id)].index(turn.id) + 1}/{n}]" if n > 1 else ""
@@ -79,14 +81,19 @@ def run(args: argparse.Namespace) -> int:
     from improv.transcripts.export import to_jsonl, to_markdown
 
     parts = []
+    ids = []
     for ref in args.transcript:
         t = load(resolve(ref, args.dir))
+        ids.append(t.id)
         parts.append(to_markdown(t) if args.format == "md" else to_jsonl(t, all_branches=args.all_branches))
     text = ("\n" if args.format == "md" else "").join(parts)
     if args.output:
         from improv.options import write_output
 
         write_output(args.output, text, "-o")
-    else:
+    if args.json:
+        print_json({"format": args.format, "transcripts": ids, "output": args.output,
+                    "text": None if args.output else text})
+    elif not args.output:
         sys.stdout.write(text)
     return 0

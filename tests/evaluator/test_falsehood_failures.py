@@ -13,6 +13,8 @@ import math
 
 import pytest
 
+from improv.options import cli_error
+
 from improv.agents.errors import ConfigError
 from improv.agents.model import Model
 from improv.agents.types import Capabilities
@@ -85,8 +87,9 @@ async def test_negated_reply_is_read_as_its_positive_claim():
 async def test_unknown_form_without_judge_asks_for_one():
     model = world_model()
     t, turn = await build_case_transcript(Case(persona="expert", question="Tell me about Peru.", claim="It is lovely in spring."), model)
-    with pytest.raises(ConfigError, match="--judge"):
+    with pytest.raises(ConfigError, match="give a judge model") as err:
         await aclassify(t, turn, model=model)
+    assert err.value.setting == "judge" and "give a --judge model, or a --claim" in cli_error(err.value)
 
 
 # -- 2. deception needs a role ------------------------------------------------------------------

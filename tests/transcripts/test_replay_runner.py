@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from improv.agents.errors import SettingError
+from improv.options import cli_error
+
 from improv.agents.errors import ConfigError, ProviderError
 from improv.transcripts.replay.modes import Regenerate, Rescore
 from improv.transcripts.replay.runner import (
@@ -78,10 +81,12 @@ async def test_refuses_to_mix_runs(tmp_path):
     agent = agent_for(SlowBackend())
     items = [chat_item(0)]
     await run_replay(items, Regenerate(agent), tmp_path, run_info={"model": "a"})
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(SettingError, match="pass resume") as err:  # the library names settings, not flags
         await run_replay(items, Regenerate(agent), tmp_path, run_info={"model": "a"})
-    with pytest.raises(ConfigError, match="model='a'"):
+    assert err.value.setting == "out" and "pass --resume" in cli_error(err.value)
+    with pytest.raises(SettingError, match="model='a'") as err:
         await run_replay(items, Regenerate(agent), tmp_path, resume=True, run_info={"model": "b"})
+    assert err.value.setting == "resume"
 
 
 def test_torn_tail_is_cut_and_bad_middle_line_refused(tmp_path):

@@ -94,7 +94,9 @@ class Overall(BaseModel):
     done: int = 0
     failed: int = 0
     compared: int = Field(0, description="Replies that had a recorded reply to compare with.")
+    matches: int = Field(0, description="Compared replies equal to the recorded one.")
     exact_match: float | None = Field(None, description="Share of compared replies equal to the recorded one.")
+    judged: int = Field(0, description="Replies the judge gave a readable verdict on.")
     judge: float | None = Field(None, description="Mean judge agreement over judged replies.")
     score: float | None = Field(None, description="Mean numeric score (rescore).")
     usage: dict[str, int] = Field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
@@ -148,6 +150,8 @@ def summarize(records: Iterable[dict[str, Any]], prices: Prices | None = None) -
             score_n += 1
         for key in ("input_tokens", "output_tokens"):
             overall.usage[key] = overall.usage.get(key, 0) + int(usage.get(key, 0))
+    overall.matches = matches
+    overall.judged = int(judge_n)
     overall.exact_match = matches / overall.compared if overall.compared else None
     overall.judge = judge_sum / judge_n if judge_n else None
     overall.score = score_sum / score_n if score_n else None

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from improv.agents.errors import ConfigError, ProviderError
+from improv.agents.errors import ConfigError, ProviderError, SettingError
 from improv.agents.model import Model
 
 from ..store import atomic_write
@@ -257,12 +257,12 @@ def run_lock(out: Path):
     never leaves a stale lock for ``--resume`` to trip over; the lock file itself stays.
     """
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file, not a folder; name a folder for the replay's results")
+        raise SettingError("out", "is a file, not a folder; name a folder for the replay's results", str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as err:
-        raise ConfigError(f"--out {out}: cannot create the run folder: {err.strerror or err}") from None
+        raise SettingError("out", f"cannot create the run folder: {err.strerror or err}", str(out)) from None
     try:
         try:
             import fcntl
@@ -273,8 +273,8 @@ def run_lock(out: Path):
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-                raise ConfigError(f"{out}: another replay (pid {holder}) is writing to this folder; "
-                                  "wait for it to finish, or choose another --out") from None
+                raise SettingError("out", f"another replay (pid {holder}) is writing to this folder; "
+                                   "wait for it to finish, or choose another $out", str(out)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
@@ -324,22 +324,23 @@ def prepare_out(out: Path, run_info: dict[str, Any], *, resume: bool) -> list[di
     results = out / RESULTS
     run_file = out / RUN
     if results.exists() and results.stat().st_size and not resume:
-        raise ConfigError(f"{out} already holds replay results; pass --resume to continue them, or choose another --out")
+        raise SettingError("out", "already holds replay results; pass $resume to continue them, or choose another $out",
+                           str(out))
     if resume and run_file.exists():
         try:
             old = json.loads(run_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
         if "items" in old and "items" in run_info and old["items"] != run_info["items"]:
-            raise ConfigError(
-                f"--resume: {out} was a replay of {old['items'].get('count')} other conversations; these inputs "
-                f"hold {run_info['items']['count']} with different ids: use the same inputs, or another --out"
+            raise SettingError(
+                "resume", f"{out} was a replay of {old['items'].get('count')} other conversations; these inputs "
+                f"hold {run_info['items']['count']} with different ids: use the same inputs, or another $out"
             )
         for key in ("mode", "model", "persona", "k", "last_only", "config"):
             if key in old and key in run_info and old[key] != run_info[key]:
-                raise ConfigError(
-                    f"--resume: {out} was a replay with {key}={old[key]!r}, not {run_info[key]!r}; "
-                    "use the same options or another --out"
+                raise SettingError(
+                    "resume", f"{out} was a replay with {key}={old[key]!r}, not {run_info[key]!r}; "
+                    "use the same options or another $out"
                 )
     out.mkdir(parents=True, exist_ok=True)
     if not (resume and run_file.exists()):
