@@ -119,7 +119,6 @@ class TranscriptsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#list", DataTable).add_columns("id", "kind", "title", "turns", "from")
         self.action_reload()
 
     # -- listing --------------------------------------------------------------------------------
@@ -165,7 +164,8 @@ class TranscriptsScreen(Screen):
         words = query.split()
         self.shown = [e for e in self.entries if all(w in e.haystack for w in words)]
         table = self.query_one("#list", DataTable)
-        table.clear()
+        table.clear(columns=True)  # the columns again, so their widths fit what is listed now
+        table.add_columns("id", "kind", "title", "turns", "from")
         for e in self.shown:
             t = e.transcript
             # a str cell would be read as markup: every cell from a file is a literal Text
