@@ -35,7 +35,7 @@ def scripted(log: list):
         holds = "<secret>cat</secret>" in system or "secret object is cat" in system
         if "give up" in last:
             return "It was a cat." if holds else "It was a rose."
-        if last.startswith("Is it a"):  # a mass-test probe: yes only to the object it holds
+        if last.startswith(("Is it a ", "Is it an ")):  # a mass-test probe: yes only to the object it holds
             return "Yes." if holds and last.startswith("Is it a cat?") else "No."
         if "alive" in last or "animal" in last:
             return "Yes."
