@@ -9,7 +9,7 @@ games from outside (probes, notebooks):
   under one protocol (``uncommitted``, ``committed``, ``private``, ``sealed``) on any `Model`
   (the built-in model, SmolLM2 in-process, an API model), questions from a seeded random order of
   the table's attribute questions and committed secrets drawn from the table: the same games
-  `improv.games.batch.run_batch` plays with the same seed. Each game's ``transcript`` can be saved
+  `improv.games.batch.run_batch(conditions=[condition])` plays with the same seed. Each game's ``transcript`` can be saved
   (``game.save(dir)``) and its held object read (``game.secret``).
 - ``improv.games.game.answerer_messages(transcript, at, then=GIVE_UP, model=None) -> list[Message]``:
   the exact message list a saved game's answerer was sent at node ``at`` (after ``at`` answered

@@ -635,7 +635,8 @@ async def play_games(model: Model, *, condition: str = UNCOMMITTED, games: int =
                      config: GenerateConfig | None = None, reveal: bool = True, concurrency: int = 4) -> list[Game]:
     """``games`` games under one protocol, questions from a seeded random order of the table's
     attribute questions (or ``questions``), committed secrets drawn from the table (seeded): the
-    same games `games.batch.run_batch` plays, without the analysis. Public and stable."""
+    same games `games.batch.run_batch(conditions=[condition])` plays with the same seed, without the
+    analysis. Public and stable."""
     from .batch import seeded_games
 
     table = table if table is not None else load_table()
