@@ -104,18 +104,21 @@ def first_token_decides(prop: Property, task_single_digit: bool = False) -> bool
     return prop.extractor == "is_even" and task_single_digit
 
 
-async def object_distribution(model: Model, messages: Sequence[Message], prop: Property, *,
-                              top_logprobs: int = 20) -> tuple[dict[str, float], float] | None:
-    """The object-level property distribution from the first reply token's top alternatives
-    (grouped by the property value of the token text; tokens without a value dropped and the
-    rest renormalised), and the probability mass the grouped tokens covered. None when the
-    backend gives no logprobs or nothing groups."""
+async def first_token(model: Model, messages: Sequence[Message], *, top_logprobs: int = 20):
+    """The object-level reply's first tokens with their top alternatives (one call per prompt,
+    shared by every first-token property), or None when the backend gives no logprobs."""
     if not model.capabilities.logprobs:
         return None
     config = GenerateConfig(temperature=0.0, max_tokens=2, logprobs=True, top_logprobs=top_logprobs)
     completion = await model.generate(list(messages), config)
-    choice = completion.choices[0]
-    if not choice.logprobs:
+    return completion.choices[0]
+
+
+def group_first_token(choice, prop: Property) -> tuple[dict[str, float], float] | None:
+    """The object-level property distribution from the first reply token's top alternatives
+    (grouped by the property value of the token text; tokens without a value dropped and the
+    rest renormalised), and the probability mass the grouped tokens covered."""
+    if choice is None or not choice.logprobs:
         return None
     entry = next((e for e in choice.logprobs if e.token.strip()), choice.logprobs[0])
     dist: dict[str, float] = {}
@@ -128,3 +131,9 @@ async def object_distribution(model: Model, messages: Sequence[Message], prop: P
     if mass <= 0:
         return None
     return {k: v / mass for k, v in dist.items()}, mass
+
+
+async def object_distribution(model: Model, messages: Sequence[Message], prop: Property, *,
+                              top_logprobs: int = 20) -> tuple[dict[str, float], float] | None:
+    """`group_first_token` of one fresh `first_token` call."""
+    return group_first_token(await first_token(model, messages, top_logprobs=top_logprobs), prop)

@@ -19,7 +19,7 @@ from improv.agents.errors import ConfigError
 from improv.agents.model import Model
 from improv.agents.types import GenerateConfig, Message
 
-from .closed import argmax, closed, first_token_decides, object_distribution, read_distribution
+from .closed import argmax, closed, first_token, first_token_decides, group_first_token, read_distribution
 from .hypothetical import first_token_distribution, hypothetical_prompt, parse_answer
 from .metrics import Prediction, PropertyResult, QuizReport, ShiftResult, mode_value, score
 from .properties import Property, clean, load_properties, load_templates
@@ -201,6 +201,9 @@ class Quiz:
         props = [self.properties[p] for p in item.properties]
         answer, texts, deterministic = await self.object_answer(item.prompt)
         samples = await self.object_samples(item.prompt) if s.k > 0 else []
+        first = None
+        if s.exact_object and any(first_token_decides(p, item.task == "numbers") for p in props):
+            first = await first_token(self.model, self._messages(item.prompt, None))
         shift_answer: str | None = None
         if s.shift_system_prompt:
             shift_answer, _, _ = await self.object_answer(item.prompt, s.shift_system_prompt)
@@ -213,9 +216,7 @@ class Quiz:
                 deterministic=deterministic, object_value=value,
                 trained=self.split.is_trained(item.task, item.prompt, prop.name) if self.split else None,
             )
-            exact = None
-            if s.exact_object and first_token_decides(prop, item.task == "numbers"):
-                exact = await object_distribution(self.model, self._messages(item.prompt, None), prop)
+            exact = group_first_token(first, prop) if first_token_decides(prop, item.task == "numbers") else None
             if exact is not None:
                 result.object_distribution, result.object_mass = exact
             elif samples:

@@ -2,6 +2,12 @@
 
 Prints a task x property table: self-prediction accuracy, the mode baseline, cross-prediction
 accuracy for each --predictor, calibration MAD; saves one transcript per task and a summary JSON.
+
+- ``improv introspect train -m MODEL --out DIR [--predict-for OTHER]``: self-prediction training
+  (or cross-prediction training on OTHER's behaviour); writes a model folder ``hf/DIR`` loads.
+- ``improv introspect experiment --models A=MODEL B=MODEL --out RUN``: the whole experiment
+  (self vs cross, before/after, calibration, behaviour change), resumable.
+- ``improv introspect show --out RUN``: a finished (or partial) run's tables.
 """
 
 from __future__ import annotations
@@ -9,12 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from improv.options import add_json_option, add_judge_option, add_model_options, add_save_options, build_judge, build_model
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", default=None, help="model quizzed (default: $IMPROV_MODEL or the built-in model)")
+    parser.add_argument("action", nargs="?", default="quiz", choices=["quiz", "train", "experiment", "show"],
+                        help="quiz (default): the live quiz; train: self-prediction training; experiment: the whole "
+                             "training experiment on two models; show: a run folder's tables")
+    add_model_options(parser, persona=False, settings=(), model_help="model quizzed (train: the model trained)")
     parser.add_argument("--predictor", action="append", default=[], metavar="MODEL",
                         help="cross-predictor: another model answering the hypotheticals (repeatable)")
-    parser.add_argument("--judge", default=None, metavar="MODEL", help="judge model for judge-scored properties (sentiment)")
+    add_judge_option(parser, "judge model for judge-scored properties (sentiment)")
     parser.add_argument("--tasks", nargs="+", default=None, metavar="TASK_OR_PATH",
                         help="task names, or YAML files/directories of your own tasks (default: all built-in tasks)")
     parser.add_argument("--properties", nargs="+", default=None, metavar="PROPERTY", help="only these properties")
@@ -28,10 +39,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON/YAML {trained: [{task|prompt|property: ...}]}: report trained vs held-out separately")
     parser.add_argument("--list", action="store_true", help="list tasks and properties and exit")
     parser.add_argument("--concurrency", type=int, default=4, help="items in flight at once")
-    parser.add_argument("--cache", action="store_true", help="use the on-disk response cache")
-    parser.add_argument("--out", default=None, help="directory for transcripts and the summary (default: the data dir)")
-    parser.add_argument("--no-save", action="store_true", help="do not save transcripts or the summary")
-    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    add_save_options(parser, "the transcripts and the summary (train: the new model folder; experiment, show: the run folder)")
+    add_json_option(parser)
+    t = parser.add_argument_group("training (train, experiment)")
+    t.add_argument("--predict-for", default=None, metavar="MODEL",
+                   help="train: learn OTHER's behaviour instead of the model's own (the cross-predictor)")
+    t.add_argument("--models", nargs=2, default=None, metavar="LABEL=MODEL",
+                   help="experiment: the two in-process models, e.g. organism=organism smollm2=hf/PATH.gguf")
+    t.add_argument("--plan", default=None, metavar="FILE", help="training/held-out tasks (default: the built-in plan)")
+    t.add_argument("--train-per-task", type=int, default=None, metavar="N", help="at most N prompts per training task")
+    t.add_argument("--held-out-per-task", type=int, default=None, metavar="N", help="experiment: at most N prompts per held-out task")
+    t.add_argument("--epochs", type=float, default=2.0, help="training epochs (default 2)")
+    t.add_argument("--method", choices=["auto", "lora", "full"], default="auto",
+                   help="auto (default): full fine-tuning for the built-in model, LoRA (peft) for any other")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-4 LoRA, 3e-4 full)")
 
 
 def _resolve_tasks(specs: list[str] | None, properties):
@@ -109,11 +130,178 @@ def render_table(report):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "train":
+        return run_train(args)
+    if args.action == "experiment":
+        return run_experiment(args)
+    if args.action == "show":
+        return run_show(args)
+    return run_quiz(args)
+
+
+def _bar(label: str):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(label + " {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from improv.agents.errors import ConfigError
+    from improv.evaluator.introspection.experiment import method_for, source_of
+    from improv.evaluator.introspection.finetune import FinetuneSettings, finetune
+    from improv.evaluator.introspection.quiz import default_mode_samples
+    from improv.evaluator.introspection.training import (load_plan, match_mix, mix, object_answers,
+                                                         self_prediction_examples)
+    from improv.options import print_json
+
+    if not args.out:
+        raise ConfigError("--out: train needs the new model folder (--out DIR)")
+    model = build_model(args)
+    source = source_of(model)
+    target = build_model(args, args.predict_for, setting="--predict-for") if args.predict_for else model
+    plan = load_plan(args.plan)
+    items = plan.items("train", n=args.train_per_task)
+    method = method_for(model) if args.method == "auto" else args.method
+    settings = FinetuneSettings(method=method, epochs=args.epochs, lr=args.lr)
+
+    async def answers(m, bar, label):
+        task = bar.add_task(label, total=len(items))
+        samples = args.mode_samples or default_mode_samples(m)
+        return await object_answers(m, items, samples=samples, progress=lambda d, t: bar.update(task, completed=d))
+
+    with _bar("train") as bar:
+        async def collect():
+            try:
+                own = await answers(model, bar, f"answers of {model.name}")
+                other = await answers(target, bar, f"answers of {target.name}") if target is not model else None
+                return own, other
+            finally:
+                for m in {id(m): m for m in (model, target)}.values():
+                    await m.aclose()
+
+        own, other = asyncio.run(collect())
+        examples, dropped = self_prediction_examples(items, own)
+        if other is not None:
+            own_examples = examples
+            cross, dropped = self_prediction_examples(items, other)
+            _, examples = match_mix(own_examples, cross, seed=settings.seed)
+        task = bar.add_task(f"fine-tuning ({method})", total=1)
+        result = finetune(source, examples, args.out, settings,
+                          progress=lambda d, t, loss: bar.update(task, completed=d, total=t,
+                                                                 description=f"fine-tuning ({method}) loss {loss:.3f}"),
+                          meta={"model": model.name, "behaviour_of": target.name, "dropped": dropped,
+                                "mix": {"/".join(k): v for k, v in mix(examples).items()}})
+    if args.json:
+        print_json({"result": result.model_dump(), "dropped": dropped,
+                    "mix": {"/".join(k): v for k, v in mix(examples).items()}})
+        return 0
+    console = Console(highlight=False)
+    console.print(f"trained {model.name} to predict {target.name}: {result.examples} examples "
+                  f"({', '.join(f'{k} {v}' for k, v in dropped.items())} dropped), {result.steps} steps, "
+                  f"loss {result.first_loss:.3f} -> {result.last_loss:.3f}", markup=False)
+    console.print(f"model folder: {result.out}  (load it with -m hf/{result.out})", markup=False)
+    return 0
+
+
+def render_tables(result):
+    from rich.table import Table
+    from rich.text import Text
+
+    from improv.evaluator.introspection.tables import experiment_tables
+
+    out = []
+    for t in experiment_tables(result):
+        table = Table(title=Text(t.title), caption=Text(t.note) if t.note else None)
+        for h in t.header:
+            table.add_column(Text(h))
+        for row in t.rows:
+            table.add_row(*[Text(c) for c in row])
+        out.append(table)
+    return out
+
+
+def _models_option(args) -> dict[str, str]:
+    from improv.agents.errors import ConfigError
+
+    if not args.models:
+        raise ConfigError("--models: experiment needs two models, e.g. --models organism=organism smollm2=hf/PATH")
+    out = {}
+    for spec in args.models:
+        label, sep, model = spec.partition("=")
+        if not sep or not label or not model:
+            raise ConfigError(f"--models {spec!r}: expected LABEL=MODEL")
+        out[label] = model
+    if len(out) != 2:
+        raise ConfigError("--models: the two labels must differ")
+    return out
+
+
+def run_experiment(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from improv.agents.errors import ConfigError
+    from improv.evaluator.introspection.experiment import Experiment, ExperimentSettings
+    from improv.evaluator.introspection.training import load_plan
+    from improv.options import print_json
+
+    if not args.out:
+        raise ConfigError("--out: experiment needs a run folder (--out RUN; an existing one resumes)")
+    specs = _models_option(args)
+    models = {label: build_model(args, m, setting="--models") for label, m in specs.items()}
+    settings = ExperimentSettings(train_per_task=args.train_per_task, held_out_per_task=args.held_out_per_task,
+                                  epochs=args.epochs, change_epochs=args.epochs,
+                                  **({"lr_lora": args.lr, "lr_full": args.lr} if args.lr else {}))
+    exp = Experiment(models, args.out, lambda s: build_model(args, s, setting="--models"),
+                     plan=load_plan(args.plan), settings=settings)
+
+    async def go(cb):
+        try:
+            return await exp.run_all(cb)
+        finally:
+            for m in models.values():
+                await m.aclose()
+
+    with _bar("experiment") as bar:
+        task = bar.add_task("", total=1)
+        result = asyncio.run(go(lambda what, d, t: bar.update(task, description=what, completed=d, total=max(t, 1))))
+    if args.json:
+        print_json(result)
+        return 0
+    console = Console(highlight=False)
+    for table in render_tables(result):
+        console.print(table)
+    console.print(f"run folder: {exp.run} (models, answers, quizzes, results.json)", markup=False)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from improv.agents.errors import ConfigError
+    from improv.evaluator.introspection.experiment import analyse
+    from improv.options import print_json
+
+    if not args.out:
+        raise ConfigError("--out: show needs the run folder (--out RUN)")
+    result = analyse(args.out)
+    if args.json:
+        print_json(result)
+        return 0
+    console = Console(highlight=False)
+    for table in render_tables(result):
+        console.print(table)
+    return 0
+
+
+def run_quiz(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from improv.agents.errors import ConfigError
-    from improv.agents.registry import get_model
     from improv.evaluator.introspection import Quiz, QuizSettings, load_properties, load_split, select
     from improv.options import parse_vars, print_json
 
@@ -144,9 +332,9 @@ def run(args: argparse.Namespace) -> int:
         shift = get_persona(args.shift_persona).render(**parse_vars(args.var))
     settings = QuizSettings(k=args.k, mode_samples=args.mode_samples, shift_system_prompt=shift,
                             shift_label=args.shift_persona, concurrency=max(1, args.concurrency))
-    model = get_model(args.model, cache=args.cache)
-    predictors = [get_model(p, cache=args.cache) for p in args.predictor]
-    judge = get_model(args.judge, cache=args.cache) if args.judge else None
+    model = build_model(args)
+    predictors = [build_model(args, p, setting="predictor") for p in args.predictor]
+    judge = build_judge(args)
     quiz = Quiz(model, predictors=predictors, judge=judge, settings=settings, properties=properties, split=split)
 
     async def go(progress_cb):
