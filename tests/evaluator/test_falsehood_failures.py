@@ -220,23 +220,3 @@ async def test_benchmark_reports_each_split_and_counts_excluded_cases():
     assert heldout.deception_without_role == [] and heldout.macro_f1 == 1.0
     text = format_report(r)
     assert "split tuning" in text and "split heldout" in text and "no-claim replies excluded" in text
-
-
-def test_cli_shows_no_claim_and_the_likelihood_setting(tmp_path, capsys):
-    import asyncio
-
-    from improv.cli import main
-    from improv.transcripts.store import save
-
-    t, _ = asyncio.run(build_case_transcript(Case(persona="trickster", question="What is the capital of Peru?", claim="True."),
-                                             world_model()))
-    path = save(t, tmp_path)
-    assert main(["classify", str(path), "--turn", "1", "--truth", "Lima", "-m", "mock/cycle:Quito."]) == 0
-    text = capsys.readouterr().out
-    assert "UNDETERMINED" in text and "no-claim" in text and "yes/no or true/false" in text
-    assert main(["classify", str(path), "--turn", "1", "--claim", "Quito.", "--truth", "Lima", "-m", "mock/cycle:Quito.",
-                 "-k", "3", "--temperature", "0.5", "--json"]) == 0
-    import json
-
-    out = json.loads(capsys.readouterr().out)
-    assert out["neutral"]["temperature"] == 0.5 and out["belief_source"] == "samples" and out["verdict"] == "good_faith"

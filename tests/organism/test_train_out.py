@@ -1,14 +1,12 @@
 """`improv organism train` never writes over the shipped weights unless told to (no training
 runs here: `train` is replaced by a recorder)."""
 
-import json
 
 import pytest
 
 import improv.organism.manifest as manifest_module
 import improv.organism.train as tr
 from improv.agents.errors import ConfigError
-from improv.cli import main
 from improv.organism.paths import MODEL_DIR
 
 
@@ -28,27 +26,6 @@ def recorded(monkeypatch, tmp_path):
     monkeypatch.setattr(tr, "train", fake_train)
     monkeypatch.setattr(manifest_module, "write_manifest", fake_manifest)
     return calls
-
-
-def test_default_out_is_a_new_folder_under_the_data_dir(recorded, tmp_path, capsys):
-    assert main(["organism", "train", "--steps", "1", "--json"]) == 0
-    cfg = recorded["train"][0]
-    assert cfg.out.startswith(str(tmp_path / "data" / "organism" / "train-")) and not cfg.overwrite_shipped
-    assert json.loads(capsys.readouterr().out)["out"] == cfg.out
-    assert recorded["manifest"] == 0  # the manifest describes the shipped model only
-
-
-def test_the_shipped_folder_needs_overwrite_shipped(recorded, capsys):
-    assert main(["organism", "train", "--steps", "1", "--out", str(MODEL_DIR)]) == 2
-    assert "--overwrite-shipped" in capsys.readouterr().err and recorded["train"] == []
-    assert main(["organism", "train", "--steps", "1", "--out", str(MODEL_DIR / "." ), "--overwrite-shipped",
-                 "--json"]) == 0
-    assert recorded["train"][0].overwrite_shipped and recorded["manifest"] == 1
-
-
-def test_resume_needs_out(recorded, capsys):
-    assert main(["organism", "train", "--resume"]) == 2
-    assert "--resume needs --out" in capsys.readouterr().err
 
 
 def test_library_refuses_the_shipped_folder_before_writing():

@@ -2,7 +2,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from improv.cli import main
 from improv.personas import PersonaError, builtin_personas, get_persona, load_persona
 
 
@@ -52,21 +51,6 @@ def test_bad_template_is_reported_at_load(tmp_path):
     path.write_text("name: x\nsystem_prompt: 'broken {brace'\n")
     with pytest.raises(PersonaError, match="system_prompt"):
         load_persona(path)
-
-
-def test_cli_broken_persona_one_line_exit_2(tmp_path, capsys):
-    path = tmp_path / "p.yaml"
-    path.write_text("name: [\n")
-    assert main(["personas", "show", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and str(path) in err
-
-
-def test_cli_show_and_list_json(capsys):
-    assert main(["personas", "show", "twentyq-secret", "--var", "secret=cat", "--json"]) == 0
-    assert "secret object is cat" in capsys.readouterr().out
-    assert main(["personas", "list", "--json"]) == 0
-    assert '"trickster"' in capsys.readouterr().out
 
 
 @settings(max_examples=150, deadline=None)

@@ -4,7 +4,6 @@ import pytest
 
 from improv.agents.agent import Agent
 from improv.agents.registry import get_model
-from improv.cli import main
 from improv.personas import get_persona
 from improv.transcripts import Transcript, TranscriptError, Turn, save
 from improv.transcripts.replay.compare import exact_scorer, parse_verdict, summarize
@@ -147,25 +146,6 @@ def test_exact_scorer_on_siblings():
     assert exact_scorer(t)["score"] == 1.0
     t.add(Turn(parent=first.id, role="assistant", content="other"), activate=False)
     assert exact_scorer(t)["score"] == 0.5
-
-
-def test_cli_replay_json_and_errors(tmp_path, capsys):
-    data = tmp_path / "d.jsonl"
-    data.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
-                                                     {"role": "assistant", "content": f"q{i}"}]}) + "\n" for i in range(4)))
-    out = tmp_path / "out"
-    assert main(["replay", str(data), "-m", "mock/echo", "--out", str(out), "--json", "--export", str(tmp_path / "t")]) == 0
-    shown = json.loads(capsys.readouterr().out)
-    assert shown["overall"]["exact_match"] == 1.0 and shown["overall"]["done"] == 4
-    assert len(shown["exported"]) == 4
-    assert main(["replay", str(data), "-m", "mock/echo", "--out", str(out)]) == 2
-    assert "pass --resume" in capsys.readouterr().err
-    assert main(["replay", str(data), "--mode", "rescore", "--scorer", "nope", "--out", str(tmp_path / "r")]) == 2
-    assert "unknown scorer" in capsys.readouterr().err
-    assert main(["replay", str(data), "--mode", "rescore", "--out", str(tmp_path / "r2"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["overall"]["score"] == 1.0
-    assert main(["replay", str(data), "-m", "mock/echo", "--mode", "rerun", "--provider-batch", "--out", str(tmp_path / "x")]) == 2
-    assert not (tmp_path / "x").exists()  # nothing half-written
 
 
 async def test_twentyq_rescore_scorer_counts_consistent_objects(tmp_path):

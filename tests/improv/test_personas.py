@@ -1,4 +1,4 @@
-"""One broken imported persona file must not hide the others (issue 21)."""
+"""`improv personas`: the command line (moved from the capability folders to mirror improv/commands)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,21 @@ import json
 
 from improv.cli import main
 from improv.personas import get_persona
+
+
+def test_cli_broken_persona_one_line_exit_2(tmp_path, capsys):
+    path = tmp_path / "p.yaml"
+    path.write_text("name: [\n")
+    assert main(["personas", "show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err
+
+
+def test_cli_show_and_list_json(capsys):
+    assert main(["personas", "show", "twentyq-secret", "--var", "secret=cat", "--json"]) == 0
+    assert "secret object is cat" in capsys.readouterr().out
+    assert main(["personas", "list", "--json"]) == 0
+    assert '"trickster"' in capsys.readouterr().out
 
 
 def test_a_broken_import_is_skipped_and_named(tmp_path, monkeypatch, capsys):

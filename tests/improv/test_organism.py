@@ -3,6 +3,8 @@
 import json
 
 from improv.cli import main
+from improv.organism.paths import MODEL_DIR
+from tests.organism.test_train_out import recorded  # noqa: F401  (a fixture)
 
 
 def test_info_json(capsys):
@@ -47,3 +49,23 @@ def test_train_cli_tiny_steps(tmp_path, capsys, monkeypatch):
     config = json.loads((out / "training.json").read_text())["config"]
     assert config["corpus_mix"] == {"fact": 0.5, "tq_committed": 0.5}
     assert config["soft_weight"] == 10.0
+
+def test_default_out_is_a_new_folder_under_the_data_dir(recorded, tmp_path, capsys):
+    assert main(["organism", "train", "--steps", "1", "--json"]) == 0
+    cfg = recorded["train"][0]
+    assert cfg.out.startswith(str(tmp_path / "data" / "organism" / "train-")) and not cfg.overwrite_shipped
+    assert json.loads(capsys.readouterr().out)["out"] == cfg.out
+    assert recorded["manifest"] == 0  # the manifest describes the shipped model only
+
+
+def test_the_shipped_folder_needs_overwrite_shipped(recorded, capsys):
+    assert main(["organism", "train", "--steps", "1", "--out", str(MODEL_DIR)]) == 2
+    assert "--overwrite-shipped" in capsys.readouterr().err and recorded["train"] == []
+    assert main(["organism", "train", "--steps", "1", "--out", str(MODEL_DIR / "." ), "--overwrite-shipped",
+                 "--json"]) == 0
+    assert recorded["train"][0].overwrite_shipped and recorded["manifest"] == 1
+
+
+def test_resume_needs_out(recorded, capsys):
+    assert main(["organism", "train", "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
