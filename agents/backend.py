@@ -54,6 +54,11 @@ class Backend(ABC):
         """Hidden states per layer at the last token (a ``[layers, hidden]`` tensor)."""
         raise CapabilityError(f"{self.name}: this backend does not expose hidden states")
 
+    def liveness_url(self) -> str | None:
+        """A URL any live server answers at once (no key is sent), for `agents.liveness` to tell
+        a silent endpoint from a slow reply; None for backends with no server."""
+        return None
+
     def map_error(self, err: BaseException) -> BaseException:
         """This backend's `ProviderError` for an exception its SDK raised (``err`` itself when it
         is not the SDK's)."""

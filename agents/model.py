@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .backend import Backend
 from .cache import ResponseCache
 from .errors import ProviderError
+from .liveness import watched
 from .retry import RetryPolicy, after_drop, with_retries
 from .types import Capabilities, Completion, GenerateConfig, Message, StreamEnd, Usage
 
@@ -155,7 +156,7 @@ class Model:
     async def _call(self, messages: Sequence[Message], config: GenerateConfig) -> Completion:
         async def attempt(cfg: GenerateConfig) -> Completion:
             async with self._limit():
-                return await self.backend.generate(messages, cfg)
+                return await watched(self.backend, lambda: self.backend.generate(messages, cfg))
 
         breaker = self._breaker()
         if config.n == 1 or self.capabilities.native_n:
@@ -222,9 +223,19 @@ class Model:
                 breaker.check()
             try:
                 async with self._limit():
-                    async for delta in self.backend.stream(list(messages), config):
-                        started = True
-                        yield delta
+                    source = self.backend.stream(list(messages), config)
+                    try:
+                        try:  # the first delta is watched: a silent server fails fast (agents.liveness)
+                            first = await watched(self.backend, source.__anext__)
+                        except StopAsyncIteration:
+                            first = None
+                        if first is not None:
+                            started = True
+                            yield first
+                            async for delta in source:
+                                yield delta
+                    finally:
+                        await source.aclose()
                 if breaker is not None:
                     breaker.succeeded()
                 return

@@ -30,6 +30,16 @@ def request_timeout() -> float:
                       expected="a positive number of seconds")
 
 
+def client_timeout(total: float, sdk: Any):
+    """An SDK client's timeout (``sdk.Timeout``: each SDK brings its own HTTP library):
+    ``total`` for a request (a whole non-streamed generation), but a connection must be made
+    within the first-byte wait (`agents.liveness`), so a host that drops packets fails in
+    seconds, not minutes."""
+    from .liveness import first_byte_timeout
+
+    return sdk.Timeout(total, connect=min(total, first_byte_timeout()))
+
+
 def parse_retry_after(headers: Any) -> float | None:
     """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
     if headers is None:

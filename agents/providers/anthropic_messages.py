@@ -24,7 +24,7 @@ from ..backend import Backend
 from ..endpoints import check_base_url, display_url
 from ..errors import CapabilityError, ConfigError
 from ..registry import capabilities_of
-from ..sdk import LoopBoundClient, gather_samples, map_sdk_error, request_timeout, sdk_errors
+from ..sdk import LoopBoundClient, client_timeout, gather_samples, map_sdk_error, request_timeout, sdk_errors
 from ..types import Choice, Completion, GenerateConfig, Message, StreamEnd, Usage
 
 DEFAULT_MAX_TOKENS = 1024
@@ -80,13 +80,16 @@ class AnthropicBackend(Backend):
         import anthropic
 
         return anthropic.AsyncAnthropic(api_key=self._api_key, base_url=self.base_url, max_retries=0,
-                                        timeout=self.timeout)
+                                        timeout=client_timeout(self.timeout, anthropic))
 
     def map_error(self, err: BaseException) -> BaseException:
         import anthropic
 
         return map_sdk_error(err, anthropic, name=self.name, base_url=self.base_url, key_var="ANTHROPIC_API_KEY",
                              base_url_var="ANTHROPIC_BASE_URL", secrets=[self._api_key])
+
+    def liveness_url(self) -> str:
+        return f"{self.base_url}/v1/models"
 
     def batches(self, retry=None):
         from .anthropic_batch import AnthropicBatches

@@ -30,7 +30,7 @@ from ..backend import Backend
 from ..endpoints import check_base_url, display_url
 from ..errors import ConfigError
 from ..registry import capabilities_of
-from ..sdk import LoopBoundClient, gather_samples, map_sdk_error, request_timeout, sdk_errors
+from ..sdk import LoopBoundClient, client_timeout, gather_samples, map_sdk_error, request_timeout, sdk_errors
 from ..types import Capabilities, Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 
 NO_KEY = "no-key"  # sent to servers that need no key, so the SDK never reaches for OPENAI_API_KEY
@@ -80,11 +80,11 @@ class OpenAIChatBackend(Backend):
 
         if self._official:
             return openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0,
-                                      timeout=self.timeout)
+                                      timeout=client_timeout(self.timeout, openai))
         # A foreign server: explicit values so the SDK takes nothing from OPENAI_* variables
         # (key, organization, project, admin key) ...
         client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0,
-                                    timeout=self.timeout, organization="", project="", admin_api_key="",
+                                    timeout=client_timeout(self.timeout, openai), organization="", project="", admin_api_key="",
                                     webhook_secret="")
         # ... and none of OpenAI's own headers: no empty OpenAI-Organization/-Project, and
         # nothing from OPENAI_CUSTOM_HEADERS, which the SDK reads unconditionally.
@@ -100,6 +100,9 @@ class OpenAIChatBackend(Backend):
 
         return map_sdk_error(err, openai, name=self.name, base_url=self.base_url, key_var=self.key_var,
                              base_url_var=self.base_url_var, secrets=[self._api_key])
+
+    def liveness_url(self) -> str:
+        return f"{self.base_url}/models"
 
     def batches(self, retry=None):
         if not self.capabilities.batch:
