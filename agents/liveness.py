@@ -5,9 +5,9 @@ non-streamed reply sends nothing until it is done; so against a hung server (the
 nothing answering) the first requests each waited 120 s before the circuit breaker could trip.
 
 A slow reply and a hung server look alike from inside one request, so the first request to an
-endpoint (in this event loop) is watched: if nothing has come back after
+endpoint (in this event loop) is watched: if nothing has come back after half of
 ``IMPROV_FIRST_BYTE_TIMEOUT`` seconds (default 10), a cheap status request (``GET .../models``,
-no key sent) asks the server whether it is there at all. Any HTTP answer, even 401 or 404, shows
+no key sent) asks the server whether it is there at all, and has the other half to answer. Any HTTP answer, even 401 or 404, shows
 it is alive: the request goes on under the full timeout and the endpoint is not watched again.
 No answer in the same time: the request is cancelled with `SilentServer`, one line naming the
 endpoint, and every request to it fails the same way at once for the next 30 s. A refused
@@ -95,10 +95,12 @@ async def watched(backend, call: Callable[[], Awaitable[T]]) -> T:
     task = asyncio.ensure_future(call())
     wait = first_byte_timeout()
     try:
-        done, _ = await asyncio.wait({task}, timeout=wait)
+        # half the wait for the request alone, then the status request gets the other half:
+        # a silent server is named after ``wait`` seconds in all
+        done, _ = await asyncio.wait({task}, timeout=wait / 2)
         if not done:
             if state.probe is None or state.probe.done():  # one status request per endpoint at a time
-                state.probe = asyncio.ensure_future(answers(url, wait))
+                state.probe = asyncio.ensure_future(answers(url, wait / 2))
             verdict = await asyncio.shield(state.probe)
             if verdict is False:
                 state.check()  # another request may have recorded it already
@@ -106,7 +108,7 @@ async def watched(backend, call: Callable[[], Awaitable[T]]) -> T:
                 var = getattr(backend, "base_url_var", None)
                 state.silent = SilentServer(
                     f"{backend.name}: {where} accepted the connection but sent nothing for {wait:g} s and did not "
-                    f"answer a status request: the server is not responding"
+                    f"answer a status request either: the server is not responding"
                     + (f" (check it, and {var})" if var else "") + "; IMPROV_FIRST_BYTE_TIMEOUT sets the wait")
                 state.silent_at = time.monotonic()
                 raise SilentServer(str(state.silent))
