@@ -270,6 +270,13 @@ class Model:
         await self.backend.aclose()
 
 
+async def aclose_all(*models: "Model | None") -> None:
+    """Close every model given (None and repeats skipped): what a front end does when its run
+    ends, however it ends."""
+    for model in {id(m): m for m in models if m is not None}.values():
+        await model.aclose()
+
+
 def require_model(model, where: str) -> "Model":
     """``model`` if it is a `Model`; library calls take one, never a model string (a front end
     parses the string once, into a `RunSpec`, and builds the model from it)."""
@@ -278,5 +285,5 @@ def require_model(model, where: str) -> "Model":
     return model
 
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "Model", "ModelEvent", "RetryEvent", "Subscription", "Usage", "UsageEvent",
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "Model", "aclose_all", "ModelEvent", "RetryEvent", "Subscription", "Usage", "UsageEvent",
            "require_model"]

@@ -56,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(args)
     judge = build_judge(args)
 
+    from improv.agents.model import aclose_all
+
     async def go():
         try:
             return await job.run(model, judge)
         finally:
-            await model.aclose()
-            if judge is not None:
-                await judge.aclose()
+            await aclose_all(model, judge)
 
     verdict = asyncio.run(go())
     if args.json:
@@ -85,6 +85,8 @@ def run_batch(args: argparse.Namespace) -> int:
     progress = Progress(TextColumn("classify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                         disable=args.json or not console.is_terminal)
 
+    from improv.agents.model import aclose_all
+
     async def go():
         task = progress.add_task("classify", total=len(cases))
         try:
@@ -93,9 +95,7 @@ def run_batch(args: argparse.Namespace) -> int:
                                          probe=True if args.probe else None, temperature=args.temperature, exact=not args.no_exact,
                                          progress=lambda done, total, r: progress.update(task, completed=done))
         finally:
-            await model.aclose()
-            if judge is not None:
-                await judge.aclose()
+            await aclose_all(model, judge)
 
     with progress:
         result = asyncio.run(go())

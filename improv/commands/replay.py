@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from improv.agents.errors import ConfigError
+    from improv.agents.model import aclose_all
     from improv.options import build_agent, build_judge
     from improv.transcripts.replay.compare import Prices
     from improv.transcripts.replay.inputs import load_inputs
@@ -180,8 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 models=models, run_info=run_info, prices=prices, on_progress=on_progress,
             )
         finally:
-            for m in models:
-                await m.aclose()
+            await aclose_all(*models)
 
     with bar:
         result = asyncio.run(go())
