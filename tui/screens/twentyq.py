@@ -62,16 +62,17 @@ def bars(counts: dict[str, int], k: int, fits: dict | None = None, width: int = 
 
 class TwentyQScreen(Screen):
     BINDINGS = [
-        Binding("ctrl+r", "resample", "Resample reveal", priority=True),
-        Binding("ctrl+l", "curve", "Commitment curve", priority=True),
-        Binding("ctrl+e", "exact", "Exact posterior", priority=True),
-        Binding("ctrl+n", "new_games", "New games", priority=True),
+        # short descriptions: the footer fits at 80 columns with the app's home key
+        Binding("ctrl+r", "resample", "Resample", priority=True),
+        Binding("ctrl+l", "curve", "Curve", priority=True),
+        Binding("ctrl+e", "exact", "Exact", priority=True),
+        Binding("ctrl+n", "new_games", "New", priority=True),
     ]
 
     DEFAULT_CSS = """
     TwentyQScreen #settings { height: 3; }
     TwentyQScreen #settings Select { width: 24; }
-    TwentyQScreen #settings Static { width: 1fr; padding: 1 1; color: $text-muted; }
+    TwentyQScreen #setting { width: 1fr; padding: 1 1; color: $text-muted; }
     TwentyQScreen #body { height: 1fr; }
     TwentyQScreen #games { height: auto; }
     TwentyQScreen .side { width: 1fr; height: auto; border: round $accent; padding: 0 1; }
