@@ -178,6 +178,7 @@ class Game:
         self._posteriors: dict[tuple[int, tuple[str, ...] | None], Posterior] = {}
         self._checker: FitChecker | None = None
         self._fits: dict[tuple[str, int], RevealFit] = {}
+        self._agent: tuple[tuple, Agent] | None = None
 
     # -- making and opening ------------------------------------------------------------------
     @classmethod
@@ -243,7 +244,14 @@ class Game:
         return self.record.condition not in (PRIVATE, SEALED) or bool(self.record.memory)
 
     def agent(self) -> Agent:
-        """The answerer as it is now: persona, secret or private memory, generation settings."""
+        """The answerer as it is now: persona, secret or private memory, generation settings
+        (built once per state: the personas are read from disk)."""
+        key = (self.record.condition, self.record.secret, len(self.record.memory), id(self.model))
+        if self._agent is None or self._agent[0] != key:
+            self._agent = (key, self._make_agent())
+        return self._agent[1]
+
+    def _make_agent(self) -> Agent:
         from improv.personas import get_persona
 
         cond, secret = self.record.condition, self.record.secret
