@@ -163,6 +163,26 @@ class QuizReport(BaseModel):
     by_property: list[Cell] = Field(default_factory=list)
     overall: list[Cell] = Field(default_factory=list, description="Micro-average: all, then trained / held-out when a split was given.")
     transcripts: list[str] = Field(default_factory=list)
+    excluded_properties: dict[str, str] = Field(default_factory=dict, description="Properties left out of the quiz and why.")
+
+    def notes(self) -> list[str]:
+        """What the table alone would hide: properties left out, cells with nothing to score,
+        cells where the model never answered in the asked format, and where predictions came from."""
+        out = [f"{p} excluded: {why}" for p, why in self.excluded_properties.items()]
+        for c in self.cells:
+            if c.items and c.excluded == c.items:
+                out.append(f"{c.task} / {c.property}: all {c.items} object-level answers were non-compliant or "
+                           f"nondeterministic, so nothing was scored (n=0): the model cannot do this task as asked")
+            elif c.compliance.n and c.compliance.successes == 0:
+                src = {p.distribution_source for r in self.results if r.task == c.task and r.property == c.property
+                       for p in [r.predictions.get(r.object_model)] if p is not None}
+                how = ("predictions were read from its distribution over the allowed answers"
+                       if src & {"scored", "logprobs"} else "every prediction counts as wrong")
+                out.append(f"{c.task} / {c.property}: free-text compliance 0/{c.compliance.n}; {how}")
+        routes = Counter(p.distribution_source or "text" for r in self.results for p in r.predictions.values())
+        if routes:
+            out.append("predictions read from: " + ", ".join(f"{k} {v}" for k, v in sorted(routes.items())))
+        return out
 
     def cell(self, task: str, prop: str) -> Cell | None:
         return next((c for c in self.cells if c.task == task and c.property == prop), None)

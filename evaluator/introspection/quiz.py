@@ -87,6 +87,15 @@ def load_split(path: str | Path) -> Split:
     return split
 
 
+def default_tasks(model: Model) -> list[str] | None:
+    """The task set a model can answer when none is named: the built-in model was trained on the
+    short_answers prompts only (on the others it answers yes/no or a capital), so those; any other
+    model gets every built-in task (None)."""
+    if model.name == "organism" or model.name.startswith("organism/"):
+        return ["short_answers"]
+    return None
+
+
 def default_mode_samples(model: Model) -> int:
     """1 where temperature 0 is exact greedy decoding (in-process and mock backends), else 5."""
     if model.capabilities.score or model.name.startswith("mock/"):

@@ -107,20 +107,22 @@ def render_table(report):
 
     cross_names = [p for p in report.predictors if p != report.model]
     table = Table(title=Text(f"Introspection quiz: {report.model}"), show_lines=False)
-    for col in ["task", "property", "n", "self acc.", "baseline (mode)", *[f"cross: {c}" for c in cross_names],
-                "compliant", "calib. MAD", "shift: follows new"]:
+    for col in ["task", "property", "n", "excluded", "self acc.", "baseline (mode)", *[f"cross: {c}" for c in cross_names],
+                "compliant (free text)", "calib. MAD / TV", "shift: follows new"]:
         table.add_column(Text(col))
     rows = report.cells + report.by_property + report.overall
     for c in rows:
         if c is (report.by_property or [None])[0] or c is report.overall[0]:
             table.add_section()
-        mad = "–" if c.calibration is None or c.calibration.mad is None else f"{c.calibration.mad:.1f} (n={c.calibration.n_items})"
+        cal = c.calibration
+        mad = "–" if cal is None or cal.mad is None else (
+            f"{cal.mad:.1f}" + (f" / {cal.tv:.2f}" if cal.tv is not None else "") + f" (n={cal.n_items})")
         shift = "–" if c.shift is None else f"{_pct(c.shift.follows_new)} of {c.shift.changed}"
         above = c.above_baseline
         style = "green" if above else ("red" if above is False else "")
         label_task = c.task if c.group == "all" else f"{c.task} ({c.group})"
         table.add_row(
-            Text(label_task), Text(c.property), Text(str(c.self_accuracy.n)),
+            Text(label_task), Text(c.property), Text(str(c.self_accuracy.n)), Text(f"{c.excluded}/{c.items}"),
             Text(_pct(c.self_accuracy), style=style),
             Text(_pct(c.baseline) + (f" '{c.baseline_mode}'" if c.baseline_mode else "")),
             *[Text(_pct(c.cross.get(n))) for n in cross_names],
@@ -154,12 +156,15 @@ def run_train(args: argparse.Namespace) -> int:
     from improv.evaluator.introspection.experiment import method_for, source_of
     from improv.evaluator.introspection.finetune import FinetuneSettings, finetune
     from improv.evaluator.introspection.quiz import default_mode_samples
-    from improv.evaluator.introspection.training import (load_plan, match_mix, mix, object_answers,
-                                                         self_prediction_examples)
+    from improv.evaluator.introspection.training import load_plan, mix, object_answers, self_prediction_examples
     from improv.options import print_json
 
     if not args.out:
         raise ConfigError("--out: train needs the new model folder (--out DIR)")
+    from pathlib import Path
+
+    if Path(args.out).expanduser().exists():
+        raise ConfigError(f"--out {args.out}: already exists; choose a new folder")
     model = build_model(args)
     source = source_of(model)
     target = build_model(args, args.predict_for, setting="--predict-for") if args.predict_for else model
@@ -175,20 +180,15 @@ def run_train(args: argparse.Namespace) -> int:
 
     with _bar("train") as bar:
         async def collect():
+            # the targets are the behaviour of the model predicted: its own, or OTHER's; so a
+            # cross-predictor gets exactly the examples OTHER's self-predictor gets (same number and mix)
             try:
-                own = await answers(model, bar, f"answers of {model.name}")
-                other = await answers(target, bar, f"answers of {target.name}") if target is not model else None
-                return own, other
+                return await answers(target, bar, f"answers of {target.name}")
             finally:
                 for m in {id(m): m for m in (model, target)}.values():
                     await m.aclose()
 
-        own, other = asyncio.run(collect())
-        examples, dropped = self_prediction_examples(items, own)
-        if other is not None:
-            own_examples = examples
-            cross, dropped = self_prediction_examples(items, other)
-            _, examples = match_mix(own_examples, cross, seed=settings.seed)
+        examples, dropped = self_prediction_examples(items, asyncio.run(collect()))
         task = bar.add_task(f"fine-tuning ({method})", total=1)
         result = finetune(source, examples, args.out, settings,
                           progress=lambda d, t, loss: bar.update(task, completed=d, total=t,
@@ -319,10 +319,21 @@ def run_quiz(args: argparse.Namespace) -> int:
         return 0
     if args.n < 0 or args.k < 0:
         raise ConfigError("-n and -k must be >= 0")
+    from improv.evaluator.introspection.quiz import default_tasks
+
     wanted = args.properties
+    excluded: dict[str, str] = {}
     if wanted is None:
-        # judge-scored properties only when a judge is given
+        # judge-scored properties only when a judge is given, and the report says so
         wanted = [p for p in properties if not properties[p].judged or args.judge]
+        excluded = {p: "judge-scored (its value is a judge's label); give --judge MODEL to include it"
+                    for p in properties if p not in wanted}
+    model = build_model(args)
+    if names is None and not args.tasks:
+        names = default_tasks(model)
+        if names:
+            Console(stderr=True, highlight=False).print(
+                f"tasks: {', '.join(names)} (the tasks {model.name} can answer; --tasks to choose)", markup=False)
     items = select(tasks, names, wanted, args.n or None)
     split = load_split(args.split) if args.split else None
     shift = None
@@ -332,7 +343,6 @@ def run_quiz(args: argparse.Namespace) -> int:
         shift = get_persona(args.shift_persona).render(**parse_vars(args.var))
     settings = QuizSettings(k=args.k, mode_samples=args.mode_samples, shift_system_prompt=shift,
                             shift_label=args.shift_persona, concurrency=max(1, args.concurrency))
-    model = build_model(args)
     predictors = [build_model(args, p, setting="predictor") for p in args.predictor]
     judge = build_judge(args)
     quiz = Quiz(model, predictors=predictors, judge=judge, settings=settings, properties=properties, split=split)
@@ -351,11 +361,14 @@ def run_quiz(args: argparse.Namespace) -> int:
                       console=Console(stderr=True), transient=True) as bar:
             task_id = bar.add_task("quiz", total=len(items))
             report = asyncio.run(go(lambda done, total: bar.update(task_id, completed=done, total=total)))
+    report.excluded_properties = excluded
     saved = [] if args.no_save else save_report(report, args.out)
     if args.json:
         print_json(report)
         return 0
     console.print(render_table(report))
+    for line in report.notes():
+        console.print(line, markup=False)
     if saved:
         console.print(f"saved {len(saved) - 1} transcript(s) and the summary {saved[-1]}", markup=False)
     return 0
