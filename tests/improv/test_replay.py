@@ -87,3 +87,15 @@ def test_hostile_jsonl_is_one_line_naming_the_line(tmp_path, capsys, content, ma
     err = capsys.readouterr().err
     assert str(path) in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_replay_takes_a_transcript_id_like_every_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMPROV_DATA_DIR", str(tmp_path / "data"))
+    assert main(["ask", "-m", "mock/echo", "hello"]) == 0
+    capsys.readouterr()
+    assert main(["transcripts", "list", "--json"]) == 0
+    tid = json.loads(capsys.readouterr().out)[0]["id"]
+    assert main(["replay", tid[:8], "-m", "mock/echo", "--out", str(tmp_path / "run"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["done"] == 1
+    assert main(["replay", "nosuchid", "-m", "mock/echo", "--out", str(tmp_path / "run2")]) == 2
+    assert "no such file, folder, pattern or transcript id" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import TranscriptError
 from ..schema import Transcript, Turn
-from ..store import load
+from ..store import load, resolve
 
 
 @dataclass
@@ -111,7 +111,8 @@ def read_jsonl(path: Path) -> list[ReplayItem]:
 
 
 def expand(inputs: list[str]) -> list[Path]:
-    """Files named by paths, folders (``*.json`` and ``*.jsonl`` inside, sorted) and globs."""
+    """Files named by paths, folders (``*.json`` and ``*.jsonl`` inside, sorted), globs and
+    transcript ids in the store."""
     paths: list[Path] = []
     for spec in inputs:
         p = Path(spec)
@@ -127,6 +128,11 @@ def expand(inputs: list[str]) -> list[Path]:
             paths.extend(found)
         elif p.is_file():
             paths.append(p)
+        elif "/" not in spec and p.suffix not in (".json", ".jsonl"):
+            try:  # a transcript id (or unique prefix) in the store, as every command takes
+                paths.append(resolve(spec))
+            except TranscriptError:
+                raise TranscriptError(f"{spec}: no such file, folder, pattern or transcript id") from None
         else:
             raise TranscriptError(f"{spec}: no such file, folder or pattern")
     return paths
