@@ -53,7 +53,7 @@ PROVIDERS: dict[str, Provider] = {
         Provider("llamacpp", "improv.agents.providers.openai_chat:create_llamacpp", "llamacpp/default",
                  "llama.cpp server (LLAMACPP_BASE_URL, default http://localhost:8080/v1)", (), Capabilities(logprobs=True, seed=True)),
         Provider("openai-api", "improv.agents.providers.openai_chat:create_compatible", "openai-api/<service>/<model>",
-                 "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)", (), Capabilities(logprobs=True, native_n=True, seed=True)),
+                 "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)", (), Capabilities(logprobs=True, native_n=True, seed=True, batch=True)),
         Provider("hf", "improv.agents.providers.hf:create", "hf/path/to/model-dir",
                  "transformers in-process: a local directory, a .gguf file, or a hub id via the HF cache", (),
                  Capabilities(logprobs=True, native_n=True, seed=True, score=True, hidden_states=True)),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from improv.agents.registry import PROVIDERS, create_backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,3 +51,16 @@ def test_capabilities_are_declared_once_in_the_registry():
     for name in ("mock", "organism"):
         backend = create_backend(name if name == "organism" else f"{name}/echo")
         assert backend.capabilities == PROVIDERS[name].capabilities
+
+
+def test_batch_apis_are_offered_where_declared(clean_env):
+    from improv.agents.errors import CapabilityError
+    from improv.agents.registry import get_model
+
+    clean_env.setenv("OPENAI_API_KEY", "sk-test")
+    clean_env.setenv("FAKE_BASE_URL", "http://127.0.0.1:9/v1")
+    assert get_model("openai/x").batches().kind == "openai"
+    assert get_model("openai-api/fake/x").batches().kind == "openai"  # an OpenAI-compatible service's Batch API
+    for name in ("vllm/x", "mock/echo", "organism"):
+        with pytest.raises(CapabilityError, match="no batch API"):
+            get_model(name).batches()
