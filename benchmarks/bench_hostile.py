@@ -14,7 +14,6 @@ import argparse
 import base64
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -48,14 +47,6 @@ def transcript(content: str) -> dict:
     a = Turn(parent=u.id, role="assistant", content=content)
     t.turns, t.active = [u, a], a.id
     return json.loads(t.model_dump_json())
-
-
-def dead_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/v1"
 
 
 # The child reports its own VmHWM: ru_maxrss would include this parent's peak (Linux carries
@@ -95,6 +86,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the 50 MB transcript")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from tests.fakes.ports import dead_url
+
     tmp = Path(tempfile.mkdtemp(prefix="improv-hostile-"))
     env = {**os.environ, "IMPROV_DATA_DIR": str(tmp / "data"), "IMPROV_TORCH_THREADS": "1",
            "PYTHONPATH": str(ROOT), "COLUMNS": "100"}

@@ -12,16 +12,8 @@ from improv.agents.errors import ConfigError, ProviderError
 from improv.agents.model import Model
 from improv.agents.retry import RetryPolicy, with_retries
 from improv.cli import main
+from tests.fakes.ports import dead_url
 from tests.transcripts.replay_helpers import SlowBackend
-
-
-def dead_url() -> str:
-    """A loopback port nothing listens on (bound, then closed: connections are refused)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/v1"
 
 
 class DeadBackend(SlowBackend):
