@@ -4,8 +4,9 @@ too: they are dependencies all the same."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests.improv.source_imports import absolute_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,16 +24,10 @@ MAY_IMPORT = {
 
 def _imported_packages(path: Path) -> set[tuple[int, str]]:
     out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = []
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "improv" and len(parts) > 1:
-                out.add((node.lineno, parts[1] if parts[1] in MAY_IMPORT else "improv"))
+    for lineno, name in absolute_imports(path):
+        parts = name.split(".")
+        if parts[0] == "improv" and len(parts) > 1:
+            out.add((lineno, parts[1] if parts[1] in MAY_IMPORT else "improv"))
     return out
 
 

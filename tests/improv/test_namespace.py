@@ -3,12 +3,13 @@ with packages that own generic names (the OpenAI Agents SDK is imported as ``age
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+from tests.improv.source_imports import absolute_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ["agents", "personas", "transcripts", "games", "evaluator", "organism", "tui"]
@@ -35,14 +36,8 @@ def test_no_code_imports_a_top_level_folder_by_its_bare_name():
     for path in ROOT.rglob("*.py"):
         if ".venv" in path.parts or "build" in path.parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            bad += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names
-                    if n.split(".")[0] in FOLDERS]
+        bad += [f"{path.relative_to(ROOT)}:{lineno} {name}" for lineno, name in absolute_imports(path)
+                if name.split(".")[0] in FOLDERS]
     assert bad == []
 
 
