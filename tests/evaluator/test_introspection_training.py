@@ -145,3 +145,20 @@ def test_experiment_end_to_end_and_resume(taught, tmp_path):
     assert [c.label for c in result.pairs[0].calibration] == ["untrained", "self-trained", "cross-trained"]
     assert analyse(run).model_dump() == json.loads((run / "results.json").read_text()) | {
         "timings": analyse(run).timings}
+
+
+def test_smollm2_untrained_every_closed_property_predicted(smollm2_gguf, tmp_path, capsys, clean_env):
+    # a real chat model nobody here trained: it rarely answers a hypothetical in the asked format,
+    # yet every closed-space (item, property) gets a prediction read from its distribution, and
+    # the free-text compliance is reported beside it
+    from improv.evaluator.introspection.training import load_plan
+
+    props = ["first_character", "second_character", "starts_with_vowel", "is_even", "among_a_or_c", "among_b_or_d"]
+    code = cli(["introspect", "-m", f"hf/{smollm2_gguf}", "--tasks", "animals", "numbers", "multiple_choice",
+                "--properties", *props, "-n", "1", "--no-save", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(out["results"]) == 3 + 2 + 2  # animals 3 of these, numbers 2, multiple_choice 2
+    preds = [r["predictions"][r["object_model"]] for r in out["results"]]
+    assert all(p["value"] is not None and p["distribution_source"] == "scored" for p in preds)
+    assert all(p["compliant"] in (True, False) for p in preds)
+    assert load_plan().held_out  # the experiment's held-out side uses only closed-space properties
