@@ -56,23 +56,12 @@ class Verdict(BaseModel):
 
 
 def resolve_turn(transcript, turn: str | int):
-    """A turn id, or N: the N-th assistant reply on the active branch (1-based).
+    """A turn id, or N: the N-th reply the model wrote on the active branch (1-based; a persona's
+    greeting is not one). The one reading is `classification.find_reply`, which the classify
+    command and screen use, so a batch case's ``turn`` means what ``--turn`` means."""
+    from .classification import find_reply
 
-    The id is looked up first: ids are 12 hex digits, and about 1 in 280 has no letter in it."""
-    text = str(turn).strip()
-    try:
-        t = transcript.turn(text)
-    except KeyError:
-        if not text.isdigit():
-            raise SettingError("turn", f"no such turn in transcript {transcript.id}", text) from None
-        replies = [t for t in transcript.path() if t.role == "assistant"]
-        i = int(text)
-        if not 1 <= i <= len(replies):
-            raise SettingError("turn", f"the active branch has {len(replies)} assistant replies", str(i))
-        return replies[i - 1]
-    if t.role != "assistant":
-        raise SettingError("turn", f"turn is a {t.role} turn, not an agent reply", text)
-    return t
+    return find_reply(transcript, turn)
 
 
 async def judge_proposition(judge, question: str, reply: str, claim: str | None, truth: str | None,

@@ -184,7 +184,7 @@ def test_a_turn_id_made_only_of_digits_is_an_id_not_an_ordinal():
     second = t.add(Turn(parent=ask.id, role="assistant", content="Yes."))
     assert resolve_turn(t, "156599220991") is first
     assert resolve_turn(t, "2") is second and resolve_turn(t, 1) is first
-    with pytest.raises(ConfigError, match="2 assistant replies"):
+    with pytest.raises(ConfigError, match="2 model replies"):
         resolve_turn(t, "3")
     with pytest.raises(ConfigError, match="no such turn"):
         resolve_turn(t, "abc")
