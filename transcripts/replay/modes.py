@@ -65,14 +65,14 @@ class _Target:
 
 
 @dataclass
-class _Reply:
+class Reply:
     target: _Target
     completion: Completion
     system_prompt: str | None
     judge: list[float | None] = field(default_factory=list)
 
 
-def _usage_dict(replies: list[_Reply]) -> dict[str, int]:
+def _usage_dict(replies: list[Reply]) -> dict[str, int]:
     i = o = 0
     for r in replies:
         i += r.completion.usage.input_tokens
@@ -119,7 +119,7 @@ class _Generating:
             return [Message(role="system", content=system), *history], system
         return history, system
 
-    async def _judge(self, history: list[Message], reply: _Reply) -> None:
+    async def judge_reply(self, history: list[Message], reply: Reply) -> None:
         recorded = reply.target.recorded
         if self.judge is None or recorded is None:
             return
@@ -128,7 +128,7 @@ class _Generating:
         )
         reply.judge = list(scores)
 
-    def record(self, item: ReplayItem, replies: list[_Reply]) -> dict[str, Any]:
+    def record(self, item: ReplayItem, replies: list[Reply]) -> dict[str, Any]:
         turns = []
         matches = compared = 0
         judged: list[float] = []
@@ -160,7 +160,7 @@ class _Generating:
             "usage": _usage_dict(replies),
         }
 
-    def transcript(self, item: ReplayItem, path: list[Turn], replies: list[_Reply]) -> Transcript:
+    def transcript(self, item: ReplayItem, path: list[Turn], replies: list[Reply]) -> Transcript:
         """The replayed conversation: recorded user turns, new replies (sample 0 on the main
         branch, the other samples as siblings), each new reply noting the recorded one."""
         src = item.transcript
@@ -224,11 +224,11 @@ class Regenerate(_Generating):
             targets.append(_Target(len(path), None))
         return targets[-1:] if last_only else targets
 
-    async def _one(self, history: list[Message], target: _Target) -> _Reply:
+    async def _one(self, history: list[Message], target: _Target) -> Reply:
         messages, system = self.messages(history, target.recorded)
         completion = await self.model.generate(messages, self.config_for(target.recorded))
-        reply = _Reply(target, completion, system)
-        await self._judge(history, reply)
+        reply = Reply(target, completion, system)
+        await self.judge_reply(history, reply)
         return reply
 
     async def __call__(self, item: ReplayItem) -> ItemResult:
@@ -256,14 +256,14 @@ class Rerun(_Generating):
             raise ValueError("the conversation has no turn to reply to")
         at = {t.index: t for t in targets}
         history: list[Message] = []
-        replies: list[_Reply] = []
+        replies: list[Reply] = []
         for i in range(len(path) + 1):
             target = at.get(i)
             if target is not None:
                 messages, system = self.messages(history, target.recorded)
                 completion = await self.model.generate(messages, self.config_for(target.recorded))
-                reply = _Reply(target, completion, system)
-                await self._judge(history, reply)
+                reply = Reply(target, completion, system)
+                await self.judge_reply(history, reply)
                 replies.append(reply)
                 history.append(Message(role="assistant", content=completion.text))
             elif i < len(path):

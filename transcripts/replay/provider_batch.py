@@ -39,7 +39,7 @@ from improv.agents.types import Choice, Completion, GenerateConfig, Message, Usa
 from ..store import atomic_write
 from .compare import Prices
 from .inputs import ReplayItem
-from .modes import ItemResult, Regenerate, _Reply
+from .modes import ItemResult, Regenerate, Reply
 from .runner import RunResult, prepare_out, read_results, run_lock, run_replay
 
 STATE = "provider_batch.json"
@@ -182,7 +182,7 @@ async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, r
         path = item.transcript.path()
         history = [Message(role=t.role, content=t.content) for t in path]
         wanted = by_item.get(item.id, {})
-        replies: list[_Reply] = []
+        replies: list[Reply] = []
         for target in Regenerate.targets(path, mode.last_only):
             choices: list[Choice] = []
             usage = Usage()
@@ -195,8 +195,8 @@ async def _run_provider_batch(items, mode, out: Path, *, resume, retry_failed, r
                 choices.extend(got.choices)
                 usage = usage + got.usage
             _, system = mode.messages(history[: target.index], target.recorded)
-            reply = _Reply(target, Completion(model=model.name, choices=choices, usage=usage), system)
-            await mode._judge(history[: target.index], reply)
+            reply = Reply(target, Completion(model=model.name, choices=choices, usage=usage), system)
+            await mode.judge_reply(history[: target.index], reply)
             replies.append(reply)
         if not replies:
             raise ValueError("the conversation has no turn to reply to")

@@ -48,7 +48,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from improv.agents.errors import ConfigError, ProviderError, SettingError
 from improv.agents.model import Model
@@ -57,6 +57,9 @@ from ..store import atomic_write
 from .compare import Prices, Summary, summarize
 from .inputs import ReplayItem
 from .modes import ItemResult
+
+if TYPE_CHECKING:
+    from ..schema import Transcript
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
