@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from improv.agents.agent import persona_config
-    from improv.agents.text import one_line, printable
+    from improv.agents.text import counts, one_line, printable
     from improv.personas import builtin_personas, get_persona, import_persona
     from improv.personas.library import user_personas
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             say("\npost-history instructions:", "bold")
             say(persona.post_history_instructions)
         if persona.generation:
-            say(f"\ngeneration defaults: {persona_config(persona).model_dump(exclude_unset=True)}")
+            say(f"\ngeneration defaults: {counts(persona_config(persona).model_dump(exclude_unset=True))}")
         return 0
     from improv.agents.errors import ConfigError
     from improv.personas import load_persona

@@ -36,3 +36,9 @@ def test_a_broken_import_is_skipped_and_named(tmp_path, monkeypatch, capsys):
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and "skipped" in err[0] and "broken.yaml" in err[0]
     assert get_persona("good").system_prompt == "You are good."
+
+
+def test_show_words_generation_defaults(capsys):
+    assert main(["personas", "show", "honest"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("generation defaults:"))
+    assert "{" not in line and "temperature" in line
