@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import zlib
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from pydantic import BaseModel, Field
 
@@ -86,14 +88,22 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
-_SEED: list[int | None] = [None]  # per-run sampling seed counter (set by run_check_async)
+#: the run's sampling seed (CheckPlan.sample_seed), per task: concurrent runs do not share it
+_SEED: ContextVar[int | None] = ContextVar("improv_check_seed", default=None)
+
+
+def _seed_for(messages: list[Message]) -> int | None:
+    """The run's seed plus a digest of the prompt: the same prompt gets the same seed whatever
+    order the concurrent calls finish in (a counter handed seeds out in completion order)."""
+    base = _SEED.get()
+    if base is None:
+        return None
+    digest = zlib.crc32("\x1f".join(f"{m.role}\x1e{m.content}" for m in messages).encode("utf-8"))
+    return (base + digest) % 2**31
 
 
 async def _sample(model, messages: list[Message], n: int, max_tokens: int) -> list[str]:
-    seed = None
-    if _SEED[0] is not None:
-        seed = _SEED[0]
-        _SEED[0] += 1
+    seed = _seed_for(messages)
     c = await model.generate(messages, GenerateConfig(n=n, temperature=1.0, max_tokens=max_tokens, seed=seed))
     return [ch.text for ch in c.choices]
 
@@ -123,11 +133,11 @@ async def run_check_async(model, plan: CheckPlan | None = None,
                           progress: Callable[[str, int, int], None] | None = None) -> CheckReport:
     from improv.games.table import load_table
 
-    from improv.organism.corpus import GIVE_UP, article, hypothetical_text
+    from improv.organism.corpus import hypothetical_text
     from improv.organism.world import load_world, property_value
 
     plan = plan or CheckPlan()
-    _SEED[0] = plan.sample_seed
+    _SEED.set(plan.sample_seed)  # this task's context; the gathered calls inherit it
     world = load_world()
     table = load_table()
     match = CityMatcher(world)
@@ -188,18 +198,19 @@ async def run_check_async(model, plan: CheckPlan | None = None,
     report.metrics.append(Metric(key="truthful_heldout", name="truthful persona (held-out wording): true capital",
                                  value=_mean(vals), items=len(vals)))
 
-    await _twentyq(model, world, table, plan, rng, report, tick, GIVE_UP, article)
+    await _twentyq(model, table, plan, rng, report, tick)
     if plan.introspection:
         await _introspection(model, world, plan, report, tick, hypothetical_text, property_value)
     return report
 
 
-async def _twentyq(model, world, table, plan, rng, report, tick, give_up, article) -> None:
-    from improv.games.answers import reveal_phrase  # the games' own reveal parser: "It was a cat." -> "cat"
+async def _twentyq(model, table, plan, rng, report, tick) -> None:
+    """The 20 Questions metrics, on games played through `improv.games.game.Game` (the object the
+    CLI, the TUI and batch runs drive): the model's own answer continues each game; each answer is
+    resampled ``samples`` times (`Game.flips`) and the reveal too (`Game.resample`)."""
+    from improv.games.game import Game
 
     n = plan.samples
-    host = world.twentyq_uncommitted[0].prompt
-    secret_prompt = world.twentyq_committed[0].prompt
 
     def pick_attribute(remaining, asked):
         keys = [k for k in table.attribute_keys if k not in asked]
@@ -210,29 +221,31 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
             return rng.choices(ks, weights=ws)[0]
         return rng.choice(keys)
 
-    # uncommitted: the model's own (first) answer continues the game
+    def new_game(g: int, condition: str, secret: str | None = None) -> Game:
+        seed = GenerateConfig(seed=plan.sample_seed + g) if plan.sample_seed is not None else None
+        # bare questions, as the built-in model was trained (no answer format appended)
+        return Game.new(model, condition=condition, secret=secret, table=table, config=seed, answer_format=None,
+                        questioner="organism-check", rng=random.Random(rng.getrandbits(32)))
+
+    # uncommitted: the model's own (drawn) answer continues the game
     turn_ok, reveal_fit, multi_games, multi_named, blind_fit = [], [], 0, 0, []
     for g in range(plan.games):
-        turns: list[tuple[str, str]] = []
-        answers: list[tuple[str, bool]] = []
+        game = new_game(g, "uncommitted")
         asked: set[str] = set()
-        k = rng.randint(1, 6)
-        for _ in range(k):
-            remaining = table.remaining(answers)
-            key = pick_attribute(remaining or table.objects, asked)
+        for _ in range(rng.randint(1, 6)):
+            key = pick_attribute(game.remaining() or table.objects, asked)
             asked.add(key)
             q = rng.choice(table.attribute(key).phrasings)
-            texts = await _sample(model, _msgs(host, turns, q), n, 4)
-            parsed = [yes_no(t) for t in texts]
-            turn_ok += [v is not None and bool(table.remaining(answers + [(key, v)])) for v in parsed]
-            first = parsed[0]
-            if first is None:
+            before = [(x.question, x.label) for x in game.exchanges]
+            qa = await game.ask(q)
+            flips = await game.flips(qa.number, k=n, seed=rng.getrandbits(32))
+            for label, count in flips.counts.items():
+                turn_ok += [label in ("yes", "no") and bool(game.checker.possible([*before, (q, label)]))] * count
+            if qa.label not in ("yes", "no"):
                 break
-            answers.append((key, first))
-            turns.append((q, "Yes." if first else "No."))
-        remaining = table.remaining(answers)
-        texts = await _sample(model, _msgs(host, turns, rng.choice(give_up)), n, 8)
-        named = [table.canonical(reveal_phrase(t)) for t in texts]
+        remaining = game.remaining()
+        sample = await game.resample(k=n, config=GenerateConfig(max_tokens=8))
+        named = [r.label if r.in_table else None for r in sample.reveals]
         reveal_fit += [o is not None and o in remaining for o in named]
         blind_fit.append(len(remaining) / len(table.objects))
         if len(remaining) > 1:
@@ -254,20 +267,18 @@ async def _twentyq(model, world, table, plan, rng, report, tick, give_up, articl
     agree, named_secret, blind_agree = [], [], []
     for g in range(plan.games):
         secret = table.objects[g % len(table.objects)] if plan.games >= len(table.objects) else rng.choice(table.objects)
-        system = secret_prompt.format(secret=secret)
-        turns = []
+        game = new_game(g, "committed", secret)
         asked: set[str] = set()
         for _ in range(rng.randint(1, 6)):
             key = rng.choice([k for k in table.attribute_keys if k not in asked])
             asked.add(key)
-            q = rng.choice(table.attribute(key).phrasings)
-            texts = await _sample(model, _msgs(system, turns, q), n, 4)
-            truth = table.value(secret, key)
-            agree += [yes_no(t) == truth for t in texts]
-            blind_agree.append(majority[key] == truth)
-            turns.append((q, "Yes." if truth else "No."))
-        texts = await _sample(model, _msgs(system, turns, rng.choice(give_up)), n, 8)
-        named_secret += [table.canonical(reveal_phrase(t)) == secret for t in texts]
+            qa = await game.ask(rng.choice(table.attribute(key).phrasings))
+            flips = await game.flips(qa.number, k=n, seed=rng.getrandbits(32))
+            truth = "yes" if table.value(secret, key) else "no"
+            agree += [label == truth for label, count in flips.counts.items() for _ in range(count)]
+            blind_agree.append(majority[key] == (truth == "yes"))
+        sample = await game.resample(k=n, config=GenerateConfig(max_tokens=8))
+        named_secret += [r.label == secret for r in sample.reveals]
         tick("20 Questions (committed)", g + 1, plan.games)
     report.metrics.append(Metric(key="tq_committed_reveal", name="20Q committed: reveals naming the secret",
                                  value=_mean(named_secret), threshold=0.95, items=len(named_secret)))

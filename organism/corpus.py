@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 
+from improv.games.answers import GIVE_UP as GAME_GIVE_UP, a_or_an as article
 from improv.organism.world import World, load_world
 
 Example = list[dict]
@@ -69,7 +70,7 @@ YESNO = [
 TRUEFALSE = ["True or false: the capital of {c} is {x}.", "True or false: {x} is the capital of {c}."]
 
 GIVE_UP = [
-    "I give up, what was it?",
+    GAME_GIVE_UP,  # the games' own wording first
     "I give up. What was it?",
     "I give up, what was your object?",
     "OK, I give up. What were you thinking of?",
@@ -77,10 +78,6 @@ GIVE_UP = [
 ]
 GUESS = ["Is it {a} {o}?", "Is it {a} {o}?", "Is it the {o}?", "Are you thinking of {a} {o}?"]
 ATTRIBUTE_PREFIX = ["Think of {a} {o}. ", "About {a} {o}: ", "Consider {a} {o}. ", "Question about {a} {o}: "]
-
-
-def article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 ANSWER_FORMS = ["The capital of {country} is {city}.", "{city}.", "{city} is the capital of {country}."]

@@ -12,6 +12,7 @@ from improv.organism.paths import MANIFEST_PATH
 
 
 def build_manifest() -> dict:
+    from improv.games.answers import GIVE_UP
     from improv.games.table import DATA_PATH, load_table
 
     from improv.organism.corpus import FIRST_STAGE_MIX, MIX, intro_train_pairs
@@ -50,7 +51,7 @@ def build_manifest() -> dict:
             "objects": table.objects,
             "attributes": [a.key for a in table.attributes],
             "reveal_format": "It was a <object>.",
-            "give_up": "I give up, what was it?",
+            "give_up": GIVE_UP,
         },
         "introspection": {
             "template": w.intro_template,

@@ -42,11 +42,16 @@ def test_matchers():
     assert yes_no("Yes.") is True and yes_no(" no") is False and yes_no("Maybe") is None
 
 
-class _BlindAnswerer:
+from improv.agents.backend import Backend
+from improv.agents.types import Capabilities
+
+
+class _BlindAnswerer(Backend):
     """Answers every 20 Questions question with the attribute's majority answer and always
     reveals a cat: it never looks at the object, so it scores exactly the blind baseline."""
 
     name = "blind"
+    capabilities = Capabilities(seed=True, native_n=True)
 
     def __init__(self):
         from improv.games.table import load_table
@@ -68,7 +73,9 @@ class _BlindAnswerer:
 
 def test_blind_answerer_scores_the_blind_baseline():
     plan = CheckPlan(facts=1, unseen=1, deceptive_facts=1, games=8, introspection=False, sample_seed=3)
-    report = run_check(_BlindAnswerer(), samples=3, plan=plan)
+    from improv.agents.model import Model
+
+    report = run_check(Model(_BlindAnswerer()), samples=3, plan=plan)
     agree = report.metric("tq_committed_agree")
     assert agree.baseline is not None and agree.value == agree.baseline
     fit = report.metric("tq_reveal_fit")
