@@ -90,6 +90,9 @@ class Experiment:
         self.plan = plan or load_plan()
         self.s = settings or ExperimentSettings()
         self.train_items = self.plan.items("train", n=self.s.train_per_task)
+        # every training prompt: the self-trained model's answers on these fill the cross set
+        # (the self-predictor's prompts first) to exactly the self set's number and mix
+        self.pool_items = self.plan.items("train")
         self.test_items = self.plan.items("held_out", n=self.s.held_out_per_task)
         self._loaded: dict[str, Model] = {}
         self.timings: dict[str, float] = {}
@@ -136,11 +139,14 @@ class Experiment:
     def answers_path(self, name: str) -> Path:
         return self.run / "answers" / f"{name}.json"
 
+    def items_for(self, name: str):
+        return self.pool_items if name.endswith("-self") else self.train_items
+
     async def answers(self, name: str, progress: Progress) -> ObjectAnswers:
         path = self.answers_path(name)
         if path.exists():
             return ObjectAnswers.model_validate_json(path.read_text(encoding="utf-8"))
-        got = await object_answers(self.model(name), self.train_items, samples=self.s.mode_samples,
+        got = await object_answers(self.model(name), self.items_for(name), samples=self.s.mode_samples,
                                    max_tokens=self.s.object_max_tokens, concurrency=self.s.concurrency,
                                    progress=lambda d, t: progress(f"answers {name}", d, t))
         _atomic_json(path, got.model_dump())
@@ -172,16 +178,16 @@ class Experiment:
                           {"kind": "self", "behaviour_of": a, "dropped": dropped, "mix": {"/".join(k): v for k, v in mix(examples).items()}})
 
     async def train_cross(self, a: str, b: str, progress: Progress) -> None:
-        """b trained to predict a-self's behaviour, cut to a-self's own training mix."""
+        """b trained to predict a-self's behaviour, with a's self-training number and mix."""
         name = f"{b}-predicts-{a}"
         if self.folder(name).exists():
             return
         own, _ = self_prediction_examples(self.train_items, await self.answers(a, progress))
         target = await self.answers(f"{a}-self", progress)
-        examples, dropped = self_prediction_examples(self.train_items, target)
-        examples = cut_to_mix(examples, mix(own), seed=self.s.seed)
+        examples, dropped = self_prediction_examples(self.pool_items, target)
+        examples, short = cut_to_mix(examples, mix(own))
         await self._train(name, source_of(self.models[b]), examples, self._settings(b, self.s.epochs), progress,
-                          {"kind": "cross", "behaviour_of": f"{a}-self", "dropped": dropped,
+                          {"kind": "cross", "behaviour_of": f"{a}-self", "dropped": dropped, "short": short,
                            "mix": {"/".join(k): v for k, v in mix(examples).items()}})
 
     async def train_changed(self, a: str, progress: Progress) -> None:

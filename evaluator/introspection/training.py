@@ -8,8 +8,11 @@ of the answer it actually gave.
   answer whose property does not exist (a refusal, a non-number for is_even, not an option) is
   non-compliant and gives no example. Targets outside the closed answer space (a space as the
   second character) are dropped too, so every target is a reply the quiz can score.
-- ``--predict-for OTHER``: the same prompts and properties, OTHER's answers as targets; then
-  `match_mix` cuts both sets to the same count per (task, property): same number and mix.
+- ``--predict-for OTHER``: OTHER's answers as targets, i.e. exactly the examples OTHER's own
+  self-predictor gets. In the experiment the cross-predictor learns the *self-trained* model's
+  behaviour, which may be non-compliant in other places: `cut_to_mix` fills the self set's count
+  per (task, property) from every training prompt (the self set's prompts first), so the two
+  sets have the same number and mix; `match_mix` cuts two sets to their common mix.
 - Behaviour change: `object_examples` teaches a model another model's object-level answers
   (no hypotheticals).
 """
@@ -183,16 +186,20 @@ def match_mix(a: Sequence[Example], b: Sequence[Example], seed: int = 0) -> tupl
     return out_a, out_b
 
 
-def cut_to_mix(examples: Sequence[Example], counts: dict[tuple[str, str], int], seed: int = 0) -> list[Example]:
-    """At most ``counts[(task, property)]`` examples per cell (a seeded random subset): the
-    cross-predictor's set cut to the self-predictor's mix."""
-    rng = random.Random(seed)
+def cut_to_mix(examples: Sequence[Example], counts: dict[tuple[str, str], int]) -> tuple[list[Example], dict[str, int]]:
+    """The first ``counts[(task, property)]`` examples of each cell, in the given order (so a
+    pool that lists the self-predictor's prompts first reuses them, and tops up from the rest):
+    the cross-predictor's set cut to the self-predictor's number and mix. Also returns the cells
+    the pool could not fill, with how many examples they lack."""
     by: dict[tuple[str, str], list[Example]] = defaultdict(list)
     for ex in examples:
         by[(ex.task, ex.property)].append(ex)
     out: list[Example] = []
-    for key in sorted(by):
-        k = counts.get(key, 0)
-        src = by[key]
-        out.extend(rng.sample(src, k) if len(src) > k else src)
-    return out
+    short: dict[str, int] = {}
+    for key in sorted(counts):
+        k = counts[key]
+        got = by.get(key, [])[:k]
+        out.extend(got)
+        if len(got) < k:
+            short["/".join(key)] = k - len(got)
+    return out, short

@@ -130,7 +130,9 @@ def test_same_number_and_mix():
     b = exs("t", "p", 3) + exs("t", "q", 4) + exs("u", "p", 1)
     ma, mb = match_mix(a, b)
     assert mix(ma) == mix(mb) == {("t", "p"): 3, ("t", "q"): 2}
-    assert mix(cut_to_mix(b, mix(a))) == {("t", "p"): 3, ("t", "q"): 2}
+    cut, short = cut_to_mix(b, mix(a))
+    assert mix(cut) == {("t", "p"): 3, ("t", "q"): 2} and short == {"t/p": 2}
+    assert [e.messages[0].content for e in cut if e.property == "q"] == ["0", "1"]  # the first ones, in order
 
 
 def test_report_notes_say_what_the_table_hides():
