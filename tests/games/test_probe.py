@@ -19,10 +19,10 @@ import pytest
 from improv.agents.backend import Backend
 from improv.agents.errors import CapabilityError
 from improv.agents.model import Model
-from improv.agents.types import Capabilities, Choice, Completion, Message
+from improv.agents.types import Capabilities, Choice, Completion
 from improv.games.answers import article
 from improv.games.engine import ANSWER_FORMAT, GIVE_UP
-from improv.games.probe import GameStates, ProbeSettings, analyse, fit_softmax, run_probe, select_probe
+from improv.games.probe import GameStates, ProbeSettings, analyse, fit_softmax, run_probe
 from improv.games.table import load_table
 
 POOL = ["cat", "dog", "apple", "car", "book", "guitar"]
