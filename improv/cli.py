@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("improv.commands.models", "providers, which are configured, their capabilities"),
     "personas": ("improv.commands.personas", "list, show or import personas (YAML, character cards)"),
     "transcripts": ("improv.commands.transcripts", "list, show or export saved transcripts"),
-    "twentyq": ("improv.commands.twentyq", "20 Questions: play, resample, batch"),
+    "twentyq": ("improv.commands.twentyq", "20 Questions: play, resample, batch, probe"),
     "classify": ("improv.commands.classify", "classify a false statement: confabulation, good faith, deception"),
     "introspect": ("improv.commands.introspect", "introspection quiz: hypothetical self-prediction"),
     "replay": ("improv.commands.replay", "replay transcripts in batch against other models or personas"),

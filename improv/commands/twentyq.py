@@ -29,7 +29,7 @@ def _game_opts(p: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True, metavar="{play,resample,batch}")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{play,resample,batch,probe}")
 
     p = sub.add_parser("play", help="play one game (the model answers)")
     _model_opts(p)
@@ -78,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _game_opts(b)
     add_json_option(b)
 
+    from improv.commands import twentyq_probe  # argparse only: light
+
+    twentyq_probe.add_arguments(sub.add_parser(
+        "probe", help="the secret probe: a linear probe and the logit lens on the answerer's hidden states"))
+
 
 def _config(args):
     config = run_spec(args).config
@@ -106,6 +111,10 @@ def _positive(name: str, value: int, minimum: int = 1) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "probe":
+        from improv.commands import twentyq_probe
+
+        return twentyq_probe.run(args)
     return {"play": run_play, "resample": run_resample, "batch": run_batch}[args.action](args)
 
 

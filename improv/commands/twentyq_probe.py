@@ -9,13 +9,17 @@ import argparse
 import asyncio
 import sys
 
-from improv.options import add_json_option, print_json
+from improv.options import add_json_option, add_model_options, build_model, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
-    p.add_argument("-m", "--model", default=None,
-                   help="an in-process model: organism (default: $IMPROV_MODEL or the built-in model) or hf/<dir|file.gguf>")
+    add_model_options(p, persona=False, samples=False, settings=("temperature", "max_tokens"),
+                      model_help="an in-process model: organism or hf/<dir|file.gguf>",
+                      defaults={"temperature": 1.0, "max_tokens": 16},
+                      help={"temperature": "answerer temperature (default 1.0)",
+                            "max_tokens": "most tokens per answer or reveal (default 16; the answer is read from its "
+                                          "first token's distribution, a reveal is a short sentence)"})
     p.add_argument("--objects", default=None, metavar="builtin|everyday|FILE", help="candidate object table (default builtin)")
     p.add_argument("--candidates", type=int, default=None, metavar="N",
                    help="secrets from N table objects (seeded; default: every object); chance is 1/N")
@@ -26,15 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--turns", type=int, default=6, help="questions per game (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed for the pool, secrets and question order (default 0)")
     p.add_argument("--concurrency", type=int, default=4, help="games in flight (default 4)")
-    p.add_argument("-t", "--temperature", type=float, default=1.0, help="answerer temperature (default 1.0)")
-    p.add_argument("--max-tokens", type=int, default=16, help="most tokens per answer or reveal (default 16; the answer "
-                   "is read from its first token's distribution, a reveal is a short sentence)")
     p.add_argument("--no-lens", action="store_true", help="skip the logit lens")
     p.add_argument("--reveal", choices=("sampled", "exact"), default="sampled",
                    help="uncommitted target: the object the sampled reveal names (default), or the exact posterior's "
                         "top candidate at the end (for models whose reveals rarely name an object)")
-    p.add_argument("--chat-template", default=None, metavar="FILE", help="Jinja chat template for an hf/ model without one")
-    p.add_argument("--out", default=None, metavar="FILE", help="also write the report (JSON, games included) to FILE")
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the report (JSON, games included) here, to FILE")
     add_json_option(p)
 
 
@@ -58,18 +58,12 @@ def settings_from(args):
 
 def run(args: argparse.Namespace) -> int:
     from improv.agents.errors import CapabilityError
-    from improv.agents.registry import get_model
     from improv.games.probe import run_probe
     from improv.games.table import load_table
 
     settings = settings_from(args)
     table = load_table(args.objects)
-    template = None
-    if args.chat_template:
-        from improv.agents.providers.hf import read_chat_template
-
-        template = read_chat_template(args.chat_template)
-    model = get_model(args.model, chat_template=template)
+    model = build_model(args)
     if not model.capabilities.hidden_states:  # before any game is played
         raise CapabilityError(f"{model.name}: the secret probe needs hidden states, which only in-process models "
                               "expose (-m organism or hf/...)")

@@ -1,6 +1,6 @@
 """`improv twentyq probe` (improv.commands.twentyq_probe) on the built-in model with a handful of
-games, driven through its add_arguments/run (the lead wires it under `twentyq`), and its one-line
-refusal of a model without hidden states through the real CLI error path."""
+games, driven through its add_arguments/run, and through `improv twentyq probe` itself for its one-line
+refusals (the real CLI error path)."""
 
 from __future__ import annotations
 
@@ -44,20 +44,18 @@ def test_probe_text_report(capsys):
     assert "lens top-1" not in text and "logit lens" not in text  # --no-lens
 
 
-def test_a_model_without_hidden_states_is_one_line_exit_2(monkeypatch, capsys, clean_env):
+def test_a_model_without_hidden_states_is_one_line_exit_2(capsys, clean_env):
     from improv import cli
 
-    monkeypatch.setitem(cli.COMMANDS, "probe-test", ("improv.commands.twentyq_probe", "secret probe"))
-    assert cli.main(["probe-test", "-m", "mock/echo"]) == 2
+    assert cli.main(["twentyq", "probe", "-m", "mock/echo"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "mock/echo" in err and "hidden states" in err
 
 
-def test_bad_setting_is_one_line_exit_2(monkeypatch, capsys, clean_env):
+def test_bad_setting_is_one_line_exit_2(capsys, clean_env):
     from improv import cli
 
-    monkeypatch.setitem(cli.COMMANDS, "probe-test", ("improv.commands.twentyq_probe", "secret probe"))
-    assert cli.main(["probe-test", "--train", "0"]) == 2
+    assert cli.main(["twentyq", "probe", "--train", "0"]) == 2
     assert "--train" in capsys.readouterr().err
 
 
