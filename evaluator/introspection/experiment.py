@@ -83,6 +83,8 @@ class Experiment:
         for label in models:
             if not label.replace("-", "").replace("_", "").isalnum():
                 raise ConfigError(f"model label {label!r}: letters, digits, - and _ only")
+        for m in models.values():
+            source_of(m)  # refuse an API model before any work: training needs the weights
         self.models = models
         self.labels = list(models)
         self.run = Path(run_dir)
@@ -111,9 +113,6 @@ class Experiment:
         if name not in self._loaded:
             self._loaded[name] = self.loader(f"hf/{self.folder(name)}")
         return self._loaded[name]
-
-    def base_of(self, name: str) -> str:
-        return name.split("-", 1)[0] if name not in self.models else name
 
     def stages(self) -> list[tuple[str, Callable[[Progress], Any]]]:
         out: list[tuple[str, Callable]] = []
