@@ -28,6 +28,10 @@ class AppOptions:
     persona: str | None = None  # persona name or file path
     variables: dict[str, str] = field(default_factory=dict)  # persona template variables
     out: Path | None = None  # transcript directory; None: the default store
+    # what `improv tui` was given for any model a screen builds (the run spec's model-wide settings)
+    chat_template: str | None = None  # Jinja template file for an hf/ model without one
+    cache: bool = False  # reuse earlier samples from the on-disk response cache
+    max_connections: int | None = None  # concurrent requests per endpoint; None: the default
 
     def describe(self) -> str:
         from improv.agents.spec import default_model
@@ -38,6 +42,22 @@ class AppOptions:
         if self.out:
             parts.append(f"transcripts: {self.out}")
         return " · ".join(parts)
+
+    def spec(self, model: str | None, **settings):
+        """The run spec for a model a screen builds: the screen's own fields (model string,
+        persona, variables, generation settings) with the app's model-wide settings."""
+        from improv.agents.spec import parse_run_spec
+
+        model_wide = {"chat_template": self.chat_template, "cache": self.cache}
+        if self.max_connections is not None:
+            model_wide["max_connections"] = self.max_connections
+        return parse_run_spec(model, **{**model_wide, **settings})
+
+
+def run_spec(screen: Screen, model: str | None, **settings):
+    """`AppOptions.spec` for a screen, which also runs under a bare `App` in tests (no options)."""
+    options = getattr(screen.app, "options", None) or AppOptions()
+    return options.spec(model, **settings)
 
 
 HOME_KEY = "ctrl+o"
@@ -68,9 +88,13 @@ class ImprovApp(App):
         variables: dict[str, str] | None = None,
         out: Path | str | None = None,
         start: str | None = None,
+        chat_template: str | None = None,
+        cache: bool = False,
+        max_connections: int | None = None,
     ) -> None:
         super().__init__()
-        self.options = AppOptions(model, persona, dict(variables or {}), Path(out) if out else None)
+        self.options = AppOptions(model, persona, dict(variables or {}), Path(out) if out else None,
+                                  chat_template, cache, max_connections)
         self.start = start  # key of a screen to open at once (e.g. "c")
 
     def on_mount(self) -> None:

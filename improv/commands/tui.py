@@ -9,7 +9,7 @@ from improv.options import add_model_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_options(parser, settings=(), extras=False, model_help="provider/model the screens start with")
+    add_model_options(parser, settings=(), model_help="provider/model the screens start with")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="folder the screens save transcripts in (default: $IMPROV_DATA_DIR/transcripts, else "
                              "the user data dir's transcripts folder)")
@@ -24,5 +24,6 @@ def run(args: argparse.Namespace) -> int:
     load_persona(spec)
     from improv.tui.app import ImprovApp
 
-    ImprovApp(args.model, spec.persona, variables=spec.variables, out=args.out, start=args.screen).run()
+    ImprovApp(args.model, spec.persona, variables=spec.variables, out=args.out, start=args.screen,
+              chat_template=args.chat_template, cache=args.cache, max_connections=args.max_connections).run()
     return 0

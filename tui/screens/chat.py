@@ -151,10 +151,11 @@ class ChatScreen(Screen):
     # -- the model ---------------------------------------------------------------------------
     async def build_agent(self):
         """The agent for the next reply, from the run spec of the fields as they are now."""
-        from improv.agents.spec import build_agent, build_model, parse_run_spec
+        from improv.agents.spec import build_agent, build_model
+        from improv.tui.app import run_spec
 
-        spec = parse_run_spec(self.query_one("#model", Field).value.strip() or None, persona=self.persona_ref,
-                              variables=self.query_one("#vars", Field).value)
+        spec = run_spec(self, self.query_one("#model", Field).value.strip() or None, persona=self.persona_ref,
+                        variables=self.query_one("#vars", Field).value)
         model = self.models.get(spec.model)
         if model is None:
             # the built-in model loads its weights here: keep that off the event loop

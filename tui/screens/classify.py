@@ -173,10 +173,11 @@ class ClassifyScreen(Screen):
     async def _classify(self, job) -> None:
         import asyncio
 
-        from improv.agents.spec import build_model, parse_run_spec
+        from improv.agents.spec import build_model
+        from improv.tui.app import run_spec
 
         try:
-            model = await asyncio.to_thread(build_model, parse_run_spec(self.model_name))
+            model = await asyncio.to_thread(build_model, run_spec(self, self.model_name))
             try:
                 self.verdict = await job.run(model)
             finally:

@@ -236,7 +236,8 @@ class TranscriptsScreen(Screen):
     async def run_replay(self, sources: list[Entry]) -> None:
         import asyncio
 
-        from improv.agents.spec import build_agent, parse_run_spec
+        from improv.agents.spec import build_agent
+        from improv.tui.app import run_spec
         from improv.transcripts.replay.inputs import ReplayItem
         from improv.transcripts.replay.modes import Regenerate
         from improv.transcripts.replay.runner import run_replay
@@ -253,7 +254,7 @@ class TranscriptsScreen(Screen):
             self.set_status(f"replaying into {out}: done {p.done}, failed {p.failed}, retrying {p.retrying}")
 
         try:
-            spec = parse_run_spec(model_text, persona=self.persona_name, max_connections=8)
+            spec = run_spec(self, model_text, persona=self.persona_name)
             agent = await asyncio.to_thread(build_agent, spec)  # the built-in model loads its weights here
             model = agent.model
             try:

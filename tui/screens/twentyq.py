@@ -138,9 +138,10 @@ class TwentyQScreen(Screen):
 
     async def get_model(self):
         if self.model is None:
-            from improv.agents.spec import build_model, parse_run_spec
+            from improv.agents.spec import build_model
+            from improv.tui.app import run_spec
 
-            self.model = await asyncio.to_thread(build_model, parse_run_spec(self.model_name))
+            self.model = await asyncio.to_thread(build_model, run_spec(self, self.model_name))
         return self.model
 
     def new_games(self) -> None:
