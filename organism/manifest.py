@@ -79,10 +79,10 @@ def build_manifest() -> dict:
 
 
 def write_manifest(path: str | Path = MANIFEST_PATH) -> Path:
+    from improv.personas.storage import atomic_write
+
     path = Path(path)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(build_manifest(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(build_manifest(), indent=2, ensure_ascii=False) + "\n")
     return path
 
 

@@ -30,17 +30,11 @@ from improv.organism.paths import MODEL_DIR
 def default_out() -> str:
     """A new folder per run under the data dir: a from-scratch run does not reproduce the
     shipped weights (their recipe took 193 min in four stages), so it must never replace them."""
-    import os
     import time
 
-    data = os.environ.get("IMPROV_DATA_DIR")
-    if data:
-        root = Path(data)
-    else:
-        import platformdirs
+    from improv.personas.storage import data_dir
 
-        root = Path(platformdirs.user_data_dir("improv"))
-    return str(root / "organism" / time.strftime("train-%Y%m%d-%H%M%S"))
+    return str(data_dir() / "organism" / time.strftime("train-%Y%m%d-%H%M%S"))
 
 
 def writes_shipped_model(out: str | Path) -> bool:

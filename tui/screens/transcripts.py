@@ -241,11 +241,11 @@ class TranscriptsScreen(Screen):
         from improv.transcripts.replay.inputs import ReplayItem
         from improv.transcripts.replay.modes import Regenerate
         from improv.transcripts.replay.runner import run_replay
-        from improv.transcripts.store import default_dir
+        from improv.transcripts.store import replays_dir
 
         bar = self.query_one("#progress", ProgressBar)
         model_text = self.query_one("#model", Field).value.strip() or None
-        out = default_dir().parent / "replays" / time.strftime("%Y%m%d-%H%M%S")
+        out = replays_dir() / time.strftime("%Y%m%d-%H%M%S")
         items = [ReplayItem(id=e.transcript.id, transcript=e.transcript, origin=e.where) for e in sources]
         bar.update(total=len(items), progress=0)
 
