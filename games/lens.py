@@ -18,8 +18,9 @@ import asyncio
 from collections.abc import Sequence
 
 import numpy as np
+from pydantic import BaseModel, Field
 
-from improv.agents.errors import CapabilityError
+from improv.agents.errors import CapabilityError, ConfigError
 from improv.agents.model import Model
 
 #: where transformers models keep their final norm, on the base model
@@ -105,4 +106,44 @@ async def lens_for(model: Model, candidates: Sequence[str]) -> Lens:
     return Lens(loaded.model, loaded.tokenizer, candidates)
 
 
-__all__ = ["Lens", "final_norm", "first_token", "lens_for"]
+class Readout(BaseModel):
+    """The logit lens at one node of one game: where the answerer's own readout of the candidate
+    objects stands, from its hidden state alone, on the prompt it would get for the reveal."""
+
+    turn: int = Field(description="The node: after this many answered questions.")
+    row: int = Field(description="The hidden-state row read (0 = embeddings; the last is the model's own output).")
+    rows: int = Field(description="Rows the backend returned (layers + 1).")
+    candidates: int = Field(description="Candidate objects the lens ranks (the game's table).")
+    top: list[tuple[str, float]] = Field(
+        description="The top candidates and their share of a softmax over the candidates' first-token logits.")
+    held: str | None = Field(None, description="The object the answerer holds (committed, private, sealed), if any.")
+    held_rank: int | None = Field(None, description="1-based rank of the held object among the candidates.")
+
+
+#: the start of the answerer's reply to the give-up question: the next token names the object
+REVEAL_PREFIX = "It was a"
+
+
+async def readout(game, at: int, lens: Lens, *, row: int | None = None, top: int = 5,
+                  prefix: str = REVEAL_PREFIX) -> Readout:
+    """The lens readout of a `Game` at node ``at``: one forward pass over the exact messages its
+    answerer would be sent to reveal there (`Game.answerer_messages(at)`), its reply begun with
+    ``prefix`` so that the next token is the object (at the prompt's own last token the model
+    predicts "It", not an object); ``row`` defaults to the last (the model's own readout,
+    restricted to the candidates)."""
+    states = np.asarray(await game.model.hidden_states(game.answerer_messages(at), reply=prefix), dtype=np.float32)
+    rows = states.shape[0]
+    row = rows - 1 if row is None else row
+    if not 0 <= row < rows:
+        raise ConfigError(f"row {row}: the model has hidden-state rows 0..{rows - 1}")
+    logits = lens.logits(states)[row].astype(np.float64)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")
+    held = game.secret if game.secret in lens.candidates else None
+    rank = int(np.where(order == lens.candidates.index(held))[0][0]) + 1 if held else None
+    return Readout(turn=at, row=row, rows=rows, candidates=len(lens.candidates),
+                   top=[(lens.candidates[i], float(p[i])) for i in order[:top]], held=held, held_rank=rank)
+
+
+__all__ = ["Lens", "Readout", "final_norm", "first_token", "lens_for", "readout"]

@@ -69,3 +69,28 @@ async def test_lens_for_an_hf_model_and_refusal(tmp_path):
     with pytest.raises(CapabilityError, match="in-process"):
         await lens_for(get_model("mock/echo"), CANDIDATES)
     await model.aclose()
+
+
+async def test_game_readout_reads_the_committed_secret_on_the_builtin_model():
+    import random
+
+    from improv.agents.registry import get_model
+    from improv.games.game import Game
+    from improv.games.lens import lens_for, readout
+    from improv.games.table import load_table
+
+    model, table = get_model("organism"), load_table("builtin")
+    try:
+        lens = await lens_for(model, table.objects)
+        for secret in ("cat", "scissors"):
+            game = Game.new(model, condition="committed", secret=secret, table=table, rng=random.Random(0))
+            await game.start()
+            r = await readout(game, 0, lens)
+            assert (r.turn, r.row, r.rows, r.candidates) == (0, 4, 5, 54)
+            assert r.held == secret and r.held_rank == 1 and r.top[0][0] == secret
+            assert abs(sum(p for _, p in r.top) - 1) < 0.5 and len(r.top) == 5
+        uncommitted = Game.new(model, condition="uncommitted", table=table, rng=random.Random(0))
+        r = await readout(uncommitted, 0, lens, row=1, top=3)
+        assert r.held is None and r.held_rank is None and r.row == 1 and len(r.top) == 3
+    finally:
+        await model.aclose()

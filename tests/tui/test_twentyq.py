@@ -177,3 +177,32 @@ async def test_the_screen_and_the_cli_play_the_same_game(tmp_path, monkeypatch, 
     assert line(cli) == line(tui) and len(line(cli)) == 4
     keys = ("condition", "objects", "answer_format", "answers", "questions", "labels")
     assert {k: cli["meta"][k] for k in keys} == {k: tui["meta"][k] for k in keys}
+
+
+async def test_logit_lens_readout_per_turn_on_the_builtin_model(tmp_path):
+    # the committed answerer's own readout names its secret; the readout belongs to its turn
+    app = ImprovApp(model="organism", out=tmp_path)
+    async with app.run_test(size=BIG) as pilot:
+        screen = await open_screen(pilot)
+        screen.fixed_secret = "cat"
+        await ask(pilot, screen, "Is it alive?")
+        await pilot.press("ctrl+t")  # at turn 1
+        await wait_idle(pilot, screen)
+        right = text_of(screen, "#dist-right")
+        assert "turn 1 logit lens" in right and "held cat ranks 1/54" in right, right
+        assert "turn 1 logit lens" in text_of(screen, "#dist-left")
+        ol = screen.query_one("#turns-right", OptionList)
+        ol.focus()
+        ol.highlighted = 0
+        await pilot.pause()
+        assert "logit lens" not in text_of(screen, "#dist-right")  # turn 0 was not read
+
+
+async def test_logit_lens_on_a_model_without_weights_is_a_status_line(tmp_path):
+    app = ImprovApp(model="mock/cycle:Yes.|It was a dog.", out=tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_screen(pilot)
+        await ask(pilot, screen, "Is it alive?")
+        await pilot.press("ctrl+t")
+        await wait_idle(pilot, screen)
+        assert "error" in text_of(screen, "#status") and "in-process" in text_of(screen, "#status")

@@ -11,6 +11,8 @@ as a transcript as it happens, and its path is shown.
   posterior (where measured) beside the sampled reveals.
 - ``ctrl+l`` resamples at every turn: the commitment curve (reveal entropy by turn, plotted).
 - ``ctrl+e`` the exact posterior at the selected turn (backends that can score).
+- ``ctrl+t`` the logit lens at the selected turn (in-process models): the answerer's own readout
+  of the candidate objects from its hidden state, beside the sampled reveals (`games.lens`).
 - ``ctrl+n`` new games; changing the protocol or the object table starts new games too.
 - Escape leaves a field; the app's home key (shown in the footer) goes home.
 
@@ -66,6 +68,7 @@ class TwentyQScreen(Screen):
         Binding("ctrl+r", "resample", "Resample", priority=True),
         Binding("ctrl+l", "curve", "Curve", priority=True),
         Binding("ctrl+e", "exact", "Exact", priority=True),
+        Binding("ctrl+t", "lens", "Lens", priority=True),
         Binding("ctrl+n", "new_games", "New", priority=True),
     ]
 
@@ -96,6 +99,8 @@ class TwentyQScreen(Screen):
         self.games: dict[str, object] = {}  # side -> improv.games.game.Game
         self.at = 0
         self.busy = False
+        self.lens = None  # games.lens.Lens over the table's objects, built on first use
+        self.readouts: dict[tuple[str, int], object] = {}  # (side, turn) -> games.lens.Readout
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -147,6 +152,7 @@ class TwentyQScreen(Screen):
     def new_games(self) -> None:
         """Fresh games; they are made (and saved) with the model on the first question."""
         self.games, self.at = {}, 0
+        self.lens, self.readouts = None, {}
         self.query_one("#setting", Static).update(Text(f"K={self.k} reveals per resample"))
         self.refresh_views()
         self.status(f"new games: uncommitted vs {self.protocol} ({self.objects} table); ask a question below")
@@ -234,6 +240,12 @@ class TwentyQScreen(Screen):
                            f"fit every answer: {share} (n={c.checked}); table objects possible: {len(node.remaining)}\n")
                 if node.sample.seal_matches is not None:
                     out.append(f"open the seal: {node.sample.seal_matches}/{d.objects} object reveals\n")
+            lens = self.readouts.get((side, at))
+            if lens is not None:
+                shares = ", ".join(f"{printable(o)} {p:.2f}" for o, p in lens.top)
+                held = f"; held {printable(lens.held)} ranks {lens.held_rank}/{lens.candidates}" if lens.held else ""
+                out.append(f"turn {at} logit lens (row {lens.row}/{lens.rows - 1}, share among {lens.candidates} "
+                           f"candidates): {shares}{held}\n")
             if post is not None:
                 out.append(f"turn {at} exact posterior: H={post.entropy_bits:.2f} bits, top {printable(post.top or '')} "
                            f"({post.top_mass:.2f})\n")
@@ -330,6 +342,20 @@ class TwentyQScreen(Screen):
             await game.exact_posterior(self.at)
         self.render_figures()
         self.status(f"exact posterior at turn {self.at}")
+
+    def action_lens(self) -> None:
+        self._start(self._lens(), f"logit lens at turn {self.at}…")
+
+    async def _lens(self) -> None:
+        from improv.games.lens import lens_for, readout
+
+        await self.ensure_games()
+        if self.lens is None:
+            self.lens = await lens_for(self.model, next(iter(self.games.values())).table.objects)
+        for side, game in self.games.items():
+            self.readouts[(side, self.at)] = await readout(game, self.at, self.lens)
+        self.render_figures()
+        self.status(f"logit lens at turn {self.at}")
 
     def action_new_games(self) -> None:
         if not self.busy:
