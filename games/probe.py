@@ -23,7 +23,9 @@ For in-process models (``hf/``, ``organism``: ``Capabilities.hidden_states``):
   with a bootstrap interval: above zero means the state predicts the reveal beyond the answers.
   Games whose reveal names no candidate are excluded and counted by reason.
 - **Logit lens** (`games.lens`): no training; per layer and turn, whether the candidate whose
-  first token has the top lens logit is the secret (committed) or the later reveal (uncommitted).
+  first token has the top lens logit is the secret (committed) or the later reveal (uncommitted),
+  read on the reveal prompt after the answers so far with the reply begun "It was a", where the
+  next token is the object.
 
 The library returns a `ProbeReport` and never prints; ``improv twentyq probe`` renders it.
 """
@@ -93,6 +95,10 @@ class GameStates:
     labels: list[str]
     possible: list[list[str]]  # per answerer turn: table objects consistent with the answers before it
     states: np.ndarray = field(repr=False)  # [turns + 1, layers + 1, hidden]
+    # for the logit lens: per turn, the state on the reveal prompt after the answers so far with the
+    # reply begun "It was a" (the next token names the object; at the prompt's own last token the
+    # model predicts "It"); None when the lens is off
+    lens_states: np.ndarray | None = field(default=None, repr=False)
 
 
 def _reveal(game) -> str:
@@ -102,14 +108,21 @@ def _reveal(game) -> str:
     return meta.label if isinstance(meta, RevealMeta) and meta.label else NON_REVEAL
 
 
-async def game_states(game, pool: Sequence[str], reveal: str = "sampled") -> GameStates:
+async def game_states(game, pool: Sequence[str], reveal: str = "sampled", lens: bool = False) -> GameStates:
     """The states of a played `Game`: one forward per answerer turn, on the exact messages the
     answerer was sent (`Game.answerer_messages`: question 1..T as sent, then the give-up prompt).
-    ``reveal="exact"``: an uncommitted game's target is the exact posterior's top candidate at the end."""
+    ``reveal="exact"``: an uncommitted game's target is the exact posterior's top candidate at the end.
+    ``lens``: also the states the logit lens reads (`GameStates.lens_states`), one more forward per turn."""
+    from .lens import REVEAL_PREFIX
+
     model = game.model
     asked = len(game.exchanges)
     prompts = [game.answerer_messages(at, "question") for at in range(asked)] + [game.answerer_messages(asked)]
     states = [np.asarray(await model.hidden_states(p), dtype=np.float32) for p in prompts]
+    lens_states = None
+    if lens:
+        lens_states = np.stack([np.asarray(await model.hidden_states(game.answerer_messages(at), reply=REVEAL_PREFIX),
+                                           dtype=np.float32) for at in range(asked + 1)])
     label = _reveal(game)
     canon = game.table.canonical(label) if label != NON_REVEAL else None
     if reveal == "exact" and game.secret is None:
@@ -118,7 +131,7 @@ async def game_states(game, pool: Sequence[str], reveal: str = "sampled") -> Gam
         transcript_id=game.transcript.id, condition=game.condition, secret=game.secret,
         reveal=canon if canon in pool else None, reveal_label=label,
         labels=[qa.label for qa in game.exchanges], possible=[list(game.remaining(at)) for at in range(asked + 1)],
-        states=np.stack(states),
+        states=np.stack(states), lens_states=lens_states,
     )
 
 
@@ -168,7 +181,7 @@ async def play_probe_games(model: Model, plans: Sequence[Plan], table: ObjectTab
             game = Game.new(model, condition=COMMITTED if plan.secret else UNCOMMITTED, secret=plan.secret, table=table,
                             config=config, questioner="table-random", rng=plan.rng)
             await game.play(ScriptQuestioner(plan.questions, name="table-random"), turns=settings.turns)
-            states = await game_states(game, pool, settings.reveal)
+            states = await game_states(game, pool, settings.reveal, lens=settings.lens)
         done += 1
         if progress:
             progress(done, len(plans), plan.split)
@@ -446,7 +459,9 @@ def analyse(games_by_split: dict[str, list[GameStates]], pool: Sequence[str], se
     majority = Counter(g.secret for g in train).most_common(1)[0][0]
 
     def tops(games: Sequence[GameStates]):
-        return [lens.top(g.states) for g in games] if lens is not None else None
+        if lens is None:
+            return None
+        return [lens.top(g.lens_states if g.lens_states is not None else g.states) for g in games]
 
     committed = evaluate(test, [index[g.secret] for g in test], selection, pool, COMMITTED, "secret", {}, majority,
                          tops(test))
