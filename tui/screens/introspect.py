@@ -128,7 +128,8 @@ class IntrospectScreen(Screen):
     async def _run(self) -> None:
         import asyncio
 
-        from improv.agents.spec import build_model, parse_run_spec
+        from improv.agents.spec import build_model
+        from improv.tui.app import run_spec
         from improv.agents.text import first_line
         from improv.evaluator.introspection import Quiz, QuizSettings, load_properties, load_tasks, select
         from improv.evaluator.introspection.quiz import default_tasks
@@ -138,11 +139,11 @@ class IntrospectScreen(Screen):
             n = int(self._value("n") or 5)
             props = load_properties()
             wanted = [p for p in props if not props[p].judged]
-            model = await asyncio.to_thread(build_model, parse_run_spec(self._value("model") or None))
+            model = await asyncio.to_thread(build_model, run_spec(self, self._value("model") or None))
             models.append(model)
             predictor_name = self._value("predictor")
             if predictor_name:
-                models.append(await asyncio.to_thread(build_model, parse_run_spec(predictor_name)))
+                models.append(await asyncio.to_thread(build_model, run_spec(self, predictor_name)))
             names = self._value("tasks").split() or default_tasks(model)
             items = select(load_tasks(), names, wanted, n or None)
             self._status(f"running {len(items)} prompts on {model.name} ...")
