@@ -35,10 +35,19 @@ def export_model_folder(source: str | Path, out: str | Path, *, dtype: str = "fl
     model.hf_quantizer = None  # the weights are plain tensors already (see the module docstring)
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    return write_model_folder(model, tokenizer, target)
+
+
+def write_model_folder(model, tokenizer, target: Path, extra: dict[str, str] | None = None) -> Path:
+    """Save a transformers model and tokenizer (and ``extra`` files, name -> text) as the new
+    folder ``target``: written beside it under a temporary name and renamed into place, so a
+    failure leaves nothing half-written; files get the user's usual permissions."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         model.save_pretrained(str(staging), safe_serialization=True)
         tokenizer.save_pretrained(str(staging))
+        for name, text in (extra or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
         for path in [staging, *staging.iterdir()]:  # mkdtemp and the writers make private files
@@ -50,4 +59,4 @@ def export_model_folder(source: str | Path, out: str | Path, *, dtype: str = "fl
     return target
 
 
-__all__ = ["export_model_folder", "DTYPES"]
+__all__ = ["export_model_folder", "write_model_folder", "DTYPES"]

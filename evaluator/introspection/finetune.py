@@ -14,10 +14,7 @@ a temporary name beside the target and renamed into place, so nothing is half-wr
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -155,18 +152,8 @@ def finetune(source, examples: Sequence[Example], out: str | Path, settings: Fin
     model.eval()
     result = FinetuneResult(out=str(target), source=str(src.path), method=s.method, examples=len(examples),
                             steps=total_steps, first_loss=first_loss, last_loss=last_loss, settings=s.model_dump())
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save_pretrained(str(staging), safe_serialization=True)
-        tokenizer.save_pretrained(str(staging))
-        info = result.model_dump() | {"meta": meta or {}}
-        (staging / "improv_finetune.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        for path in [staging, *staging.iterdir()]:
-            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    from improv.agents.providers.hf_export import write_model_folder
+
+    info = result.model_dump() | {"meta": meta or {}}
+    write_model_folder(model, tokenizer, target, {"improv_finetune.json": json.dumps(info, indent=2)})
     return result
