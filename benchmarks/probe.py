@@ -2,8 +2,8 @@
 `improv twentyq probe` (probe accuracy by layer, by turn against the answers-only baseline, the
 logit lens), and the wall time of each stage.
 
-    flock /work/heavy.lock env IMPROV_TORCH_THREADS=2 .venv/bin/python benchmarks/probe.py -m organism
-    flock /work/heavy.lock env IMPROV_TORCH_THREADS=2 .venv/bin/python benchmarks/probe.py \
+    IMPROV_TORCH_THREADS=2 .venv/bin/python benchmarks/probe.py -m organism
+    IMPROV_TORCH_THREADS=2 .venv/bin/python benchmarks/probe.py \
         -m hf/<SmolLM2-135M-Instruct.Q4_1.gguf> --candidates 10 --train 40 --val 20 --test 30 --uncommitted 40
 
 Every option of the command is accepted (``--help``); ``--json`` prints the report as JSON.
