@@ -69,10 +69,9 @@ def method_for(model: Model) -> str:
 
 
 def _atomic_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    from improv.personas.storage import atomic_write
+
+    atomic_write(path, json.dumps(data, indent=2, default=str))
 
 
 class Experiment:

@@ -87,11 +87,10 @@ def save_report(report, out: str | None) -> list[str]:
     # The summary is not a transcript: beside them it broke `transcripts list` and `replay DIR`,
     # which read every *.json in the folder (not its subfolders).
     directory = directory / "summaries"
-    directory.mkdir(parents=True, exist_ok=True)
+    from improv.personas.storage import atomic_write
+
     summary = directory / f"introspection-{report.created.strftime('%Y%m%d-%H%M%S')}.json"
-    tmp = summary.with_suffix(".json.tmp")
-    tmp.write_text(report.model_dump_json(indent=2), encoding="utf-8")
-    tmp.replace(summary)
+    atomic_write(summary, report.model_dump_json(indent=2))
     return [*paths, str(summary)]
 
 
