@@ -439,6 +439,9 @@ class FakeServer:
         logging.getLogger("uvicorn.error").addFilter(_Quiet())
         sock = free_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
+        # listen before saying where: a client that reads the URL and connects at once is queued
+        # until uvicorn accepts, instead of refused while uvicorn is still starting
+        sock.listen(128)
         print(f"fake {self.provider} server on {self.base_url} (Ctrl-C stops)", flush=True)
         uvicorn.Server(self._config(log_level="info")).run(sockets=[sock])
 
