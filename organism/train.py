@@ -132,7 +132,7 @@ def _soft_targets(tok, message: dict, content: list[int], end: int, start: int) 
     return out
 
 
-def _encode_example(tok, ex: list[dict], special: dict[str, int]) -> tuple[list[int], list[int], list[tuple]]:
+def encode_example(tok, ex: list[dict], special: dict[str, int]) -> tuple[list[int], list[int], list[tuple]]:
     """Token ids, hard labels (-100 where no loss) and soft targets [(position, tokens, probs)].
 
     A position with a soft target has label -100; its loss is the cross-entropy against the
@@ -168,7 +168,7 @@ def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, ma
     encoded = []
     for _ in range(CHUNK * batch_size):
         _, ex = next(it)
-        ids, labels, soft = _encode_example(tok, ex, special)
+        ids, labels, soft = encode_example(tok, ex, special)
         encoded.append((ids[:max_len], labels[:max_len], [s for s in soft if s[0] < max_len]))
     encoded.sort(key=lambda x: len(x[0]))
     batches = [encoded[i * batch_size:(i + 1) * batch_size] for i in range(CHUNK)]
@@ -176,7 +176,7 @@ def _chunk_batches(tok, special, seed: int, chunk: int, batch_size: int, mix, ma
     return batches
 
 
-def _collate(batch, pad_id: int):
+def collate(batch, pad_id: int):
     """Padded ids, labels, attention mask and the soft targets as flat index/probability tensors."""
     import torch
 
@@ -344,7 +344,7 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
             mix = (cfg.first_stage_mix or FIRST_STAGE_MIX) if first else (cfg.corpus_mix or MIX)
             batches = _chunk_batches(tok, special, cfg.seed, step // CHUNK, cfg.batch_size, mix)
             batches = batches[step % CHUNK:]
-        ids, lab, att, soft = _collate(batches.pop(0), tok.pad_token_id)
+        ids, lab, att, soft = collate(batches.pop(0), tok.pad_token_id)
         frac = None
         if total is None:
             # by wall time: the cosine runs over the budget left after warm-up

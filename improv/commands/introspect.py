@@ -58,16 +58,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _resolve_tasks(specs: list[str] | None, properties):
     from pathlib import Path
 
-    from improv.evaluator.introspection.tasks import load_tasks
+    from improv.evaluator.introspection.tasks import builtin_task_dir, load_tasks
 
     names, paths = [], []
     for spec in specs or []:
         (paths if spec.endswith((".yaml", ".yml")) or Path(spec).is_dir() or "/" in spec else names).append(spec)
     tasks = load_tasks(paths, properties=properties)
     if paths and not names:
-        from improv.evaluator.introspection.tasks import _files, _parse_task
-
-        names = [_parse_task(f, properties).name for p in paths for f in _files(Path(p))]
+        # the tasks the given files define (each task keeps its source file): no second parse
+        names = [t.name for t in tasks.values() if not Path(t.source or "").is_relative_to(builtin_task_dir())]
     return tasks, names or None
 
 

@@ -70,13 +70,13 @@ def _tok_special():
 
 
 def test_soft_targets_walk_the_trie_of_choices():
-    from improv.organism.train import _encode_example
+    from improv.organism.train import encode_example
 
     tok, special = _tok_special()
     ex = [{"role": "user", "content": "I give up, what was it?"},
           {"role": "assistant", "content": "It was a cat.", "choices": {"It was a cat.": 1.0, "It was a dog.": 1.0,
                                                                        "It was an owl.": 2.0}}]
-    ids, labels, soft = _encode_example(tok, ex, special)
+    ids, labels, soft = encode_example(tok, ex, special)
     assert soft, "three choices that differ must give soft positions"
     for pos, toks, probs in soft:
         assert labels[pos] == -100  # the soft target replaces the hard label there
@@ -90,7 +90,7 @@ def test_soft_targets_walk_the_trie_of_choices():
     import pytest
 
     with pytest.raises(ValueError):
-        _encode_example(tok, [ex[0], {"role": "assistant", "content": "It was a cow.", "choices": {"It was a cat.": 1}}],
+        encode_example(tok, [ex[0], {"role": "assistant", "content": "It was a cow.", "choices": {"It was a cat.": 1}}],
                         special)
 
 
@@ -98,22 +98,22 @@ def test_batch_loss_matches_transformers_without_soft_targets_and_counts_them():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from improv.organism.train import _collate, _encode_example, batch_loss
+    from improv.organism.train import collate, encode_example, batch_loss
 
     tok, special = _tok_special()
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
                                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
     hard = [{"role": "user", "content": "Is it alive?"}, {"role": "assistant", "content": "Yes."}]
-    batch = [_encode_example(tok, hard, special), _encode_example(tok, hard[:1] + [hard[1] | {"content": "No."}], special)]
-    ids, lab, att, soft = _collate(batch, tok.pad_token_id)
+    batch = [encode_example(tok, hard, special), encode_example(tok, hard[:1] + [hard[1] | {"content": "No."}], special)]
+    ids, lab, att, soft = collate(batch, tok.pad_token_id)
     with torch.no_grad():
         ours = batch_loss(model, ids, lab, att, soft)
         theirs = model(input_ids=ids, attention_mask=att, labels=lab).loss
     assert abs(float(ours) - float(theirs)) < 1e-5
     # a one-hot choice is the same as a hard label
     one_hot = [hard[0], hard[1] | {"choices": {"Yes.": 1.0, "No.": 0.0}}]
-    ids2, lab2, att2, soft2 = _collate([_encode_example(tok, one_hot, special), batch[1]], tok.pad_token_id)
+    ids2, lab2, att2, soft2 = collate([encode_example(tok, one_hot, special), batch[1]], tok.pad_token_id)
     assert soft2[4] == 1
     with torch.no_grad():
         assert abs(float(batch_loss(model, ids2, lab2, att2, soft2)) - float(ours)) < 1e-5
@@ -123,7 +123,7 @@ def test_soft_weight_scales_only_the_positions_with_a_known_distribution():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from improv.organism.train import _collate, _encode_example, batch_loss
+    from improv.organism.train import collate, encode_example, batch_loss
 
     tok, special = _tok_special()
     torch.manual_seed(0)
@@ -131,7 +131,7 @@ def test_soft_weight_scales_only_the_positions_with_a_known_distribution():
                                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
     ex = [{"role": "user", "content": "Is it alive?"},
           {"role": "assistant", "content": "Yes.", "choices": {"Yes.": 3.0, "No.": 1.0}}]
-    ids, lab, att, soft = _collate([_encode_example(tok, ex, special)], tok.pad_token_id)
+    ids, lab, att, soft = collate([encode_example(tok, ex, special)], tok.pad_token_id)
     n_hard, n_soft = int((lab[:, 1:] != -100).sum()), soft[4]
     assert n_soft == 1 and n_hard >= 1
     with torch.no_grad():
