@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from improv.agents.model import Model
 from improv.agents.types import GenerateConfig, Message
 
-from .hypothetical import first_token_distribution
+from .hypothetical import first_token_distribution, normalised
 from .properties import Property
 
 #: a character answer: the characters a cleaned answer starts with (lowercase letters and digits)
@@ -127,10 +127,7 @@ def group_first_token(choice, prop: Property) -> tuple[dict[str, float], float] 
         value = prop.extract(text) if text else None
         if value is not None:
             dist[value] = dist.get(value, 0.0) + math.exp(alt.logprob)
-    mass = sum(dist.values())
-    if mass <= 0:
-        return None
-    return {k: v / mass for k, v in dist.items()}, mass
+    return normalised(dist)
 
 
 async def object_distribution(model: Model, messages: Sequence[Message], prop: Property, *,

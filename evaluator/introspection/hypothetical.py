@@ -79,6 +79,11 @@ def first_token_distribution(choice: Choice, prop: Property) -> tuple[dict[str, 
             value = matches[0].lower() if len(matches) == 1 else None
         if value is not None:
             dist[value] = dist.get(value, 0.0) + math.exp(alt.logprob)
+    return normalised(dist)
+
+
+def normalised(dist: dict[str, float]) -> tuple[dict[str, float], float] | None:
+    """``dist`` renormalised to sum to 1, and the mass it had; None when it had none."""
     mass = sum(dist.values())
     if mass <= 0:
         return None
