@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -36,8 +37,9 @@ def load(path: Path | str) -> Transcript:
     from improv.personas import budget
 
     path = Path(path)
-    raw = budget.read_capped(path, budget.TRANSCRIPT_BYTES, TranscriptError, "transcript")
-    data = budget.json_loads(raw, TranscriptError, str(path))
+    text = _decoded(budget.read_capped(path, budget.TRANSCRIPT_BYTES, TranscriptError, "transcript"), path)
+    data = budget.json_loads(text, TranscriptError, str(path))
+    del text  # the parsed values are all that is kept
     if not isinstance(data, dict):
         raise TranscriptError(f"{path}: a transcript is a JSON object, found {type(data).__name__}")
     version = data.get("schema_version")
@@ -57,6 +59,16 @@ def load(path: Path | str) -> Transcript:
     if transcript.active is not None and transcript.active not in {t.id for t in transcript.turns}:
         raise TranscriptError(f"{path}: active turn {transcript.active} does not exist")
     return transcript
+
+
+def _decoded(raw: bytes, path: Path) -> str:
+    """The file's text, decoded as ``json.loads`` decodes bytes (UTF-8/16/32 by its first
+    bytes, surrogates passed). Decoding here lets the bytes go before the parse: parsing holds
+    the text and its values (about twice the file), ``json.loads(bytes)`` the bytes as well."""
+    try:
+        return raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except UnicodeDecodeError:
+        raise TranscriptError(f"{path}: not UTF-8 text") from None
 
 
 def check_tree(transcript: Transcript, source: str) -> None:

@@ -29,13 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import shlex
     import sys
 
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from improv.agents.text import one_line, plural, printable
+    from improv.agents.text import one_line, plural
+    from improv.transcripts.display import excerpt, more, short_line
     from improv.transcripts.errors import TranscriptError
     from improv.transcripts.store import list_transcripts, load, resolve
 
@@ -61,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
             print_json(rows)
             return 0
         table = Table("id", "kind", "title", "turns", "updated")
-        for r in rows:
-            table.add_row(Text(one_line(r["id"])), Text(one_line(r["kind"])), Text(one_line(r["title"])),
+        for r in rows:  # cut: a cell of megabytes would cost Rich far more than it shows
+            table.add_row(Text(short_line(r["id"])), Text(short_line(r["kind"])), Text(short_line(r["title"])),
                           str(r["turns"]), r["updated"])
         console.print(table)
         return 0
@@ -71,12 +73,19 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(t)
             return 0
-        console.print(Text(one_line(f"{t.title or t.id} ({t.kind}, {plural(len(t.turns), 'turn')})"), style="bold"))
+        console.print(Text(f"{short_line(t.title or t.id)} ({short_line(t.kind)}, {plural(len(t.turns), 'turn')})",
+                           style="bold"))
+        whole = " ".join(["improv transcripts export", shlex.quote(args.transcript),
+                          *(["--dir", shlex.quote(args.dir)] if args.dir else [])])
         for turn in t.path():
             n = len(t.siblings(turn.id))
             tag = f" [{[s.id for s in t.siblings(turn.id)].index(turn.id) + 1}/{n}]" if n > 1 else ""
+            shown = excerpt(turn.content)  # a message of megabytes is cut, and the cut is said
             # soft_wrap: the terminal wraps; Rich's own wrapping is quadratic in a long message
-            console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(printable(turn.content)), soft_wrap=True)
+            console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(shown.text), soft_wrap=True)
+            if shown.hidden:
+                console.print(Text(one_line(f"[… {more(shown.hidden)} of this message not shown; "
+                                            f"`{whole}` prints all of it]"), style="dim"), soft_wrap=True)
         return 0
     from improv.transcripts.export import to_jsonl, to_markdown
 

@@ -90,3 +90,18 @@ def test_no_input_makes_the_loader_raise_anything_else(tmp_path_factory, doc):
     except TranscriptError:
         return
     t.messages()  # a loaded transcript's tree can always be walked
+
+
+def test_load_reads_the_encodings_json_reads(tmp_path):
+    """The store decodes the file itself (so the bytes go before the parse): a BOM, UTF-16 and
+    surrogate escapes load as ``json.loads`` would load them; other bytes are one line."""
+    t = tree()
+    t.turns[0].content = "caf\u00e9 \ud800 \U0001f600"
+    text = json.dumps(t.model_dump(mode="json"), ensure_ascii=False)
+    for name, data in [("bom.json", b"\xef\xbb\xbf" + text.encode("utf-8", "surrogatepass")),
+                       ("utf16.json", text.encode("utf-16", "surrogatepass"))]:
+        (tmp_path / name).write_bytes(data)
+        assert load(tmp_path / name) == t
+    (tmp_path / "latin1.json").write_bytes(b'{"schema_version": 1, "title": "caf\xe9"}')
+    with pytest.raises(TranscriptError, match=r"latin1\.json: not UTF-8 text$"):
+        load(tmp_path / "latin1.json")
