@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from improv.agents.text import json_safe, one_line, printable
 
@@ -31,16 +32,22 @@ def to_jsonl(transcript: Transcript, *, all_branches: bool = False) -> str:
             "messages": branch_messages(transcript, leaf),
             "metadata": {"transcript": transcript.id, "leaf": leaf, "kind": transcript.kind},
         }, ensure_ascii=False)))
-    return "".join(line + "\n" for line in lines)
+    lines.append("")  # the final newline, without a copy of each line to add it
+    return "\n".join(lines)
 
 
-def _fence(text: str) -> str:
+_TICK_LINE = re.compile(r"^`+$", re.MULTILINE)
+
+
+def _fence(text: str) -> list[str]:
     """Quote model text so Markdown renders it literally (a fence longer than any inside it),
-    with control sequences escaped so a reader's terminal or viewer never acts on them."""
+    with control sequences escaped so a reader's terminal or viewer never acts on them. The
+    opening fence, the text and the closing fence as three lines: a message of megabytes is
+    copied once, into the document, not once per step."""
     text = printable(text)
-    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
+    longest = max((len(m.group()) for m in _TICK_LINE.finditer(text)), default=0)
     ticks = "`" * max(3, longest + 1)
-    return f"{ticks}text\n{text}\n{ticks}"
+    return [f"{ticks}text", text, ticks]
 
 
 def to_markdown(transcript: Transcript) -> str:
@@ -52,13 +59,14 @@ def to_markdown(transcript: Transcript) -> str:
     path = transcript.path()
     prompt = next((t.system_prompt for t in path if t.system_prompt), None)
     if prompt:
-        lines += ["", "## System", "", _fence(prompt)]
+        lines += ["", "## System", "", *_fence(prompt)]
     for turn in path:
         who = turn.role
         extra = [one_line(x) for x in (turn.model, turn.persona and f"persona {turn.persona}") if x]
-        lines += ["", f"## {who}" + (f" ({', '.join(extra)})" if extra else ""), "", _fence(turn.content)]
+        lines += ["", f"## {who}" + (f" ({', '.join(extra)})" if extra else ""), "", *_fence(turn.content)]
         siblings = [s for s in transcript.siblings(turn.id) if s.id != turn.id] if turn.role == "assistant" else []
         if siblings:
             lines += ["", f"{len(siblings)} other branch(es) at this reply:"]
             lines += [f"- `{one_line(s.id)}`: {json_safe(json.dumps(s.content[:80], ensure_ascii=False))}" for s in siblings]
-    return "\n".join(lines) + "\n"
+    lines.append("")  # the final newline, without copying the document to add it
+    return "\n".join(lines)

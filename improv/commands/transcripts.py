@@ -104,5 +104,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"format": args.format, "transcripts": ids, "output": args.output,
                     "text": None if args.output else text})
     elif not args.output:
-        sys.stdout.write(text)
+        # in slices: one write of a 50 MB export would make a second, encoded copy of all of it
+        for start in range(0, len(text), 1 << 20):
+            sys.stdout.write(text[start:start + (1 << 20)])
     return 0

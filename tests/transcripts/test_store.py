@@ -105,3 +105,11 @@ def test_load_reads_the_encodings_json_reads(tmp_path):
     (tmp_path / "latin1.json").write_bytes(b'{"schema_version": 1, "title": "caf\xe9"}')
     with pytest.raises(TranscriptError, match=r"latin1\.json: not UTF-8 text$"):
         load(tmp_path / "latin1.json")
+
+
+def test_markdown_fence_is_longer_than_any_fence_line_inside():
+    t = Transcript(title="t")
+    u = t.add(Turn(role="user", content="q"))
+    t.add(Turn(parent=u.id, role="assistant", content="a\n`````\n```python x\n`````` y\n``"))
+    md = to_markdown(t)
+    assert "``````text\na\n`````\n```python x\n`````` y\n``\n``````\n" in md and md.endswith("\n")
