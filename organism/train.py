@@ -1,9 +1,13 @@
-"""Train the built-in model from scratch on CPU: seeded, resumable, time-budgeted.
+"""Train the built-in model from scratch on CPU: seeded, resumable, by recipe or time-budgeted.
 
-``train(TrainConfig(...), on_step=callback) -> TrainResult``. The output directory holds the
-model (``save_pretrained``: config.json, model.safetensors, generation_config.json), the tokenizer
-(tokenizer.json, tokenizer_config.json with the chat template) and ``checkpoint/`` (full-precision
-weights, optimizer state and step, for ``resume``).
+``train(TrainConfig(...), on_step=callback) -> TrainResult``. By default a run follows the recipe
+that made the shipped weights (``organism.recipe.SHIPPED``: stages by step, each with its corpus
+mix, soft-target weight and learning rate); ``steps``/``minutes`` make a custom run with one
+schedule. The output directory holds the model (``save_pretrained``: config.json,
+model.safetensors, generation_config.json), the tokenizer (tokenizer.json, tokenizer_config.json
+with the chat template), ``training.json`` (the recipe and its stages, the settings, and each
+invocation's steps) and ``checkpoint/`` (full-precision weights, optimizer state and step, for
+``resume``; a resumed recipe run continues in the stage of its step).
 
 What made it learn (measured on this 2-core CPU, see the session notes): 8 attention heads
 rather than 4 (with 4, retrieving the country named in the question stayed at chance for 800+
@@ -25,11 +29,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from improv.organism.paths import MODEL_DIR
+from improv.organism.recipe import Recipe
 
 
 def default_out() -> str:
-    """A new folder per run under the data dir: a from-scratch run does not reproduce the
-    shipped weights (their recipe took 193 min in four stages), so it must never replace them."""
+    """A new folder per run under the data dir: a training run must never replace the shipped
+    weights (or an earlier run) unless asked to."""
     import time
 
     from improv.personas.storage import data_dir
@@ -42,11 +47,18 @@ def writes_shipped_model(out: str | Path) -> bool:
 
 
 class TrainConfig(BaseModel):
+    """A run is either a *recipe* (stages by step: organism.recipe; the shipped one by default) or a
+    *custom* run (``steps`` and/or ``minutes``, with ``corpus_mix``, ``soft_weight``, ``lr`` ...).
+    With neither, a new run follows organism.recipe.SHIPPED and a resumed run continues as its
+    checkpoint was made (the recipe, or the custom settings it recorded)."""
+
     out: str = Field(default_factory=default_out)
     overwrite_shipped: bool = False  # out may be the shipped model directory only when this is set
+    recipe: Recipe | None = None  # stages by step; excludes steps/minutes/corpus_mix
     steps: int | None = None  # total optimizer steps (schedule length); None: derive from minutes
     minutes: float | None = None  # wall-time budget; training stops and saves when it runs out
     resume: bool = False
+    command: str | None = None  # how the run was started, recorded in training.json's history
     seed: int = 0
     batch_size: int = 32
     # 1e-3, not 3e-3: at 3e-3 the object x attribute lookup never formed (6 objects: P(correct)
@@ -81,6 +93,9 @@ class TrainConfig(BaseModel):
     # as fast as at 1 (teacher-forced fit gained over 600 fine-tuning steps)
     soft_weight: float = 1.0
 
+    def custom(self) -> bool:
+        return self.steps is not None or self.minutes is not None
+
 
 class StepInfo(BaseModel):
     step: int
@@ -89,6 +104,7 @@ class StepInfo(BaseModel):
     lr: float
     elapsed: float
     tokens: int
+    stage: str | None = None  # the recipe stage that trained this step
 
 
 class TrainResult(BaseModel):
@@ -100,6 +116,17 @@ class TrainResult(BaseModel):
     parameters: int
     tokens: int
     stopped_early: bool
+    recipe: str | None = None  # the recipe's name; None for a custom run
+    stage: str | None = None  # the stage of the last step trained
+    interrupted: bool = False  # stopped by Ctrl-C after a checkpoint; resume with resume=True
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: the step in progress was finished and checkpointed."""
+
+    def __init__(self, result: TrainResult):
+        super().__init__(f"interrupted at step {result.steps}")
+        self.result = result
 
 
 CHUNK = 8  # batches generated together (bucketed by length)
@@ -272,28 +299,131 @@ def save_model(model, tok, out: Path, fp16: bool) -> None:
         cfg_path.write_text(json.dumps(conf, indent=2) + "\n")
 
 
+# what a resumed run takes from its checkpoint when it is given no schedule of its own
+SCHEDULE_FIELDS = ("recipe", "steps", "minutes", "corpus_mix", "first_stage", "first_stage_mix", "soft_weight",
+                   "lr", "min_lr_ratio", "warmup")
+
+
+def saved_checkpoint(out: str | Path) -> Path | None:
+    """The folder of the last complete checkpoint in a run folder, if any (``checkpoint.old`` is the
+    previous one, kept only for the instant a new one is renamed into place)."""
+    for name in ("checkpoint", "checkpoint.old"):
+        if (Path(out) / name / "state.pt").exists():
+            return Path(out) / name
+    return None
+
+
+def _write_checkpoint(ckpt: Path, model, tok, state: dict) -> None:
+    """Write the checkpoint beside the old one and swap it in, so a kill at any moment leaves one
+    complete checkpoint (weights, tokenizer and optimizer state of the same step)."""
+    import shutil
+    import tempfile
+
+    import torch
+
+    staging = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=ckpt.parent))
+    old = ckpt.with_name("checkpoint.old")
+    try:
+        model.save_pretrained(str(staging), safe_serialization=True)
+        tok.save_pretrained(str(staging))
+        torch.save(state, staging / "state.pt")
+        if ckpt.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            ckpt.rename(old)
+        staging.rename(ckpt)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _continued(cfg: TrainConfig, saved: dict) -> TrainConfig:
+    """A resume given no schedule continues the checkpoint's own: its recipe, or its custom settings."""
+    if cfg.recipe is not None or cfg.custom():
+        return cfg
+    update = {k: saved[k] for k in SCHEDULE_FIELDS if k in saved}
+    if update.get("recipe") is not None:
+        update["recipe"] = Recipe.model_validate(update["recipe"])
+    return cfg.model_copy(update=update)
+
+
+class _StopOnSigint:
+    """The first Ctrl-C asks the loop to stop after the step in progress (then it checkpoints); a
+    second one interrupts at once. Only in the main thread, where Python delivers signals."""
+
+    def __init__(self):
+        self.requested = False
+        self._installed = False
+        self._previous = None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum, frame):
+        import signal
+
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
+        return False
+
+
 def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -> TrainResult:
+    """Train (or continue) a run into ``cfg.out``; see TrainConfig for recipe and custom runs.
+
+    Ctrl-C finishes the step in progress, writes a checkpoint and raises TrainingInterrupted
+    (carrying the result so far); ``resume=True`` continues from there, in the right stage."""
     import torch
     from transformers import AutoTokenizer
 
+    from improv.agents.errors import ConfigError
     from improv.organism.tokenizer import train_tokenizer
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     if writes_shipped_model(out) and not cfg.overwrite_shipped:
-        from improv.agents.errors import ConfigError
-
         raise ConfigError(f"--out {out}: is the shipped model; pass --overwrite-shipped to replace it, or choose another --out")
+    found = saved_checkpoint(out)
+    if cfg.resume and found is None:
+        raise ConfigError(f"--out {out}: no checkpoint to resume ({out / 'checkpoint' / 'state.pt'} is missing)")
+    if not cfg.resume and found is not None:
+        raise ConfigError(f"--out {out}: already holds a training run; pass --resume to continue it, or choose "
+                          "another --out")
     ckpt = out / "checkpoint"
     state = None
-    if cfg.resume and (ckpt / "state.pt").exists():
-        tok = AutoTokenizer.from_pretrained(str(ckpt))
+    if cfg.resume:
+        tok = AutoTokenizer.from_pretrained(str(found))
         from transformers import LlamaForCausalLM
 
-        model = LlamaForCausalLM.from_pretrained(str(ckpt), dtype=torch.float32)
-        state = torch.load(ckpt / "state.pt", weights_only=False)
+        model = LlamaForCausalLM.from_pretrained(str(found), dtype=torch.float32)
+        state = torch.load(found / "state.pt", weights_only=False)
+        cfg = _continued(cfg, state.get("config", {}))
     else:
+        if not cfg.custom() and cfg.recipe is None:
+            from improv.organism.recipe import SHIPPED
+
+            cfg = cfg.model_copy(update={"recipe": SHIPPED})
+    recipe = cfg.recipe
+    if recipe is not None and (cfg.custom() or cfg.corpus_mix is not None):
+        raise ConfigError("a recipe run takes its steps, mix and schedule from the recipe: steps, minutes and "
+                          "corpus_mix are for a custom run")
+    if not cfg.resume:
+        out.mkdir(parents=True, exist_ok=True)
         tok = train_tokenizer(cfg.vocab_size, cfg.tokenizer_samples, cfg.seed)
         model = build_model(cfg, tok)
     special = {t: tok.convert_tokens_to_ids(t) for t in ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]}
@@ -304,78 +434,118 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
         lr=cfg.lr, betas=(0.9, 0.98),
     )
     step = 0
-    total = cfg.steps
+    total = recipe.total if recipe is not None else cfg.steps
     tokens = 0
     prior_elapsed = 0.0
+    history: list[dict] = []
     if state is not None:
         opt.load_state_dict(state["optimizer"])
         step = state["step"]
-        total = state["total"] if cfg.steps is None else cfg.steps
         tokens = state.get("tokens", 0)
         prior_elapsed = state.get("elapsed", 0.0)
+        history = list(state.get("history", []))
+    run = {"command": cfg.command,
+           "schedule": f"recipe {recipe.name}" if recipe is not None else
+           f"custom: steps {cfg.steps}, minutes {cfg.minutes}, soft weight {cfg.soft_weight}, mix "
+           f"{'default' if cfg.corpus_mix is None else cfg.corpus_mix}",
+           "started_at_step": step, "stopped_at_step": step, "elapsed_seconds": round(prior_elapsed, 1)}
+    history.append(run)
     start = time.time()
     deadline = start + cfg.minutes * 60 - prior_elapsed if cfg.minutes else None
     model.train()
     loss_ema = None
     warm_end = state.get("warm_end") if state is not None else None
     batches: list = []
+    batches_mix: dict | None = None
+    stage = recipe.stage_at(max(0, step - 1)) if recipe is not None else None
     stopped_early = False
     params = sum(p.numel() for p in model.parameters())
 
-    def checkpoint():
-        ckpt.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(ckpt), safe_serialization=True)
-        tok.save_pretrained(str(ckpt))
-        torch.save({"optimizer": opt.state_dict(), "step": step, "total": total, "tokens": tokens,
-                    "elapsed": prior_elapsed + time.time() - start, "warm_end": warm_end, "config": cfg.model_dump()}, ckpt / "state.pt")
+    def record() -> TrainResult:
+        elapsed = prior_elapsed + time.time() - start
+        run.update(stopped_at_step=step, elapsed_seconds=round(elapsed, 1))
+        return TrainResult(out=str(out), steps=step, total_steps=total or step, final_loss=float(loss_ema or 0.0),
+                           elapsed=elapsed, parameters=params, tokens=tokens, stopped_early=stopped_early,
+                           recipe=recipe.name if recipe is not None else None,
+                           stage=stage.name if stage is not None else None)
+
+    def checkpoint() -> TrainResult:
+        result = record()
+        config = cfg.model_dump(exclude={"recipe"})
+        config["recipe"] = recipe.model_dump() if recipe is not None else None
+        _write_checkpoint(ckpt, model, tok, {"optimizer": opt.state_dict(), "step": step, "total": total,
+                                             "tokens": tokens, "elapsed": result.elapsed, "warm_end": warm_end,
+                                             "config": config, "history": history})
         save_model(model, tok, out, cfg.fp16)
+        from improv.personas.storage import atomic_write
 
-    while True:
-        if total is not None and step >= total:
-            break
-        if deadline is not None and time.time() >= deadline:
-            stopped_early = total is not None and step < total
-            break
-        if not batches:
-            from improv.organism.corpus import FIRST_STAGE_MIX, MIX
+        atomic_write(out / "training.json", json.dumps({
+            "steps": step, "total_steps": total, "final_loss": loss_ema, "elapsed_seconds": round(result.elapsed, 1),
+            "tokens": tokens, "parameters": params,
+            "recipe": None if recipe is None else {
+                "name": recipe.name, "total_steps": recipe.total, "minutes_on_2_cores": recipe.minutes_on_2_cores,
+                "stages": recipe.describe()},
+            "config": cfg.model_dump(exclude={"recipe"}), "history": history,
+        }, indent=2) + "\n")
+        return result
 
-            progress = step / total if total else (prior_elapsed + time.time() - start) / ((cfg.minutes or 10) * 60)
-            first = progress < cfg.first_stage
-            mix = (cfg.first_stage_mix or FIRST_STAGE_MIX) if first else (cfg.corpus_mix or MIX)
-            batches = _chunk_batches(tok, special, cfg.seed, step // CHUNK, cfg.batch_size, mix)
-            batches = batches[step % CHUNK:]
-        ids, lab, att, soft = collate(batches.pop(0), tok.pad_token_id)
-        frac = None
-        if total is None:
-            # by wall time: the cosine runs over the budget left after warm-up
-            budget = (cfg.minutes or 10) * 60
-            used = prior_elapsed + time.time() - start
-            if step == cfg.warmup or warm_end is None and step > cfg.warmup:
-                warm_end = used
-            frac = 0.0 if warm_end is None else (used - warm_end) / max(1.0, budget - warm_end)
-        lr = lr_at(step, total or 10**9, cfg, frac)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = batch_loss(model, ids, lab, att, soft, cfg.soft_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        tokens += int(att.sum())
-        lv = float(loss.detach())
-        loss_ema = lv if loss_ema is None else 0.95 * loss_ema + 0.05 * lv
-        if on_step:
-            on_step(StepInfo(step=step, total=total or 0, loss=loss_ema, lr=lr,
-                             elapsed=prior_elapsed + time.time() - start, tokens=tokens))
-        if step % cfg.checkpoint_every == 0:
-            checkpoint()
-    checkpoint()
-    elapsed = prior_elapsed + time.time() - start
-    (out / "training.json").write_text(json.dumps({
-        "steps": step, "total_steps": total, "final_loss": loss_ema, "elapsed_seconds": round(elapsed, 1),
-        "tokens": tokens, "parameters": params, "config": cfg.model_dump(),
-    }, indent=2))
-    return TrainResult(out=str(out), steps=step, total_steps=total or step, final_loss=float(loss_ema or 0.0),
-                       elapsed=elapsed, parameters=params, tokens=tokens, stopped_early=stopped_early)
+    with _StopOnSigint() as sigint:
+        while True:
+            if total is not None and step >= total:
+                break
+            if deadline is not None and time.time() >= deadline:
+                stopped_early = total is not None and step < total
+                break
+            if sigint.requested:
+                break
+            if recipe is not None:
+                stage = recipe.stage_at(step)
+                mix, soft_weight = stage.mix, stage.soft_weight
+                lr = stage.lr_at(step)
+                if batches_mix != mix:  # a new stage starts mid-chunk with its own mix
+                    batches = []
+            if not batches:
+                if recipe is None:
+                    from improv.organism.corpus import FIRST_STAGE_MIX, MIX
+
+                    progress = step / total if total else (prior_elapsed + time.time() - start) / ((cfg.minutes or 10) * 60)
+                    first = progress < cfg.first_stage
+                    mix = (cfg.first_stage_mix or FIRST_STAGE_MIX) if first else (cfg.corpus_mix or MIX)
+                batches = _chunk_batches(tok, special, cfg.seed, step // CHUNK, cfg.batch_size, mix)
+                batches = batches[step % CHUNK:]
+                batches_mix = mix
+            ids, lab, att, soft = collate(batches.pop(0), tok.pad_token_id)
+            if recipe is None:
+                soft_weight = cfg.soft_weight
+                frac = None
+                if total is None:
+                    # by wall time: the cosine runs over the budget left after warm-up
+                    budget = (cfg.minutes or 10) * 60
+                    used = prior_elapsed + time.time() - start
+                    if step == cfg.warmup or warm_end is None and step > cfg.warmup:
+                        warm_end = used
+                    frac = 0.0 if warm_end is None else (used - warm_end) / max(1.0, budget - warm_end)
+                lr = lr_at(step, total or 10**9, cfg, frac)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss = batch_loss(model, ids, lab, att, soft, soft_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            tokens += int(att.sum())
+            lv = float(loss.detach())
+            loss_ema = lv if loss_ema is None else 0.95 * loss_ema + 0.05 * lv
+            if on_step:
+                on_step(StepInfo(step=step, total=total or 0, loss=loss_ema, lr=lr,
+                                 elapsed=prior_elapsed + time.time() - start, tokens=tokens,
+                                 stage=stage.name if stage is not None else None))
+            if step % cfg.checkpoint_every == 0:
+                checkpoint()
+        if sigint.requested and not (total is not None and step >= total):
+            stopped_early = True
+            result = checkpoint().model_copy(update={"interrupted": True})
+            raise TrainingInterrupted(result)
+        return checkpoint()

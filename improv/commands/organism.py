@@ -22,26 +22,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for the question order")
     p.add_argument("--no-introspection", action="store_true", help="skip the introspection figures")
     add_json_option(p)
-    p = sub.add_parser("train", help="train the built-in model from scratch (CPU)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (schedule length)")
-    p.add_argument("--minutes", type=float, default=None, help="wall-time budget (default 60 when --steps is not given)")
+    p = sub.add_parser(
+        "train", help="train the built-in model from scratch (CPU): by default the shipped model's recipe",
+        description="By default, runs the recipe that made the shipped weights (organism/recipe.py: 18,892 steps "
+                    "in five stages, each with its corpus mix, soft-target weight and learning rate; the recorded "
+                    "runs took about 193 min on 2 CPU cores) into a new folder. Ctrl-C finishes the step, saves a "
+                    "checkpoint and exits; --resume --out DIR continues it in the right stage. --steps, --minutes, "
+                    "--mix or --soft-weight make a custom run instead (one schedule, the default mix after a first "
+                    "stage).")
+    p.add_argument("--steps", type=int, default=None, help="custom run: optimizer steps (schedule length)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="custom run: wall-time budget (default 60 when a custom run gives no --steps)")
     p.add_argument("--out", default=None,
                    help="folder for the trained model (default: a new $IMPROV_DATA_DIR/organism/train-<time>, else in "
                         "the user data dir; never the shipped model)")
     p.add_argument("--overwrite-shipped", action="store_true",
                    help="allow --out to be the shipped model directory (its weights are replaced)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint: a recipe run in the stage of its step, with its optimizer state; "
+                        "with no --steps/--minutes/--mix/--soft-weight, as the checkpoint was made")
     p.add_argument("--seed", type=int, default=0, help="seed for initial weights, corpus and batch order (default 0)")
-    p.add_argument("--batch-size", type=int, default=32, help="sequences per optimizer step (default 32)")
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per optimizer step (default 32, as the recipe)")
     p.add_argument("--mix", default=None, metavar="KIND=W,...",
-                   help="corpus mix after the first stage, e.g. fact=0.2,tq_committed=0.3 (default: organism.corpus.MIX)")
-    p.add_argument("--soft-weight", type=float, default=1.0,
-                   help="weight of replies with a known distribution (20 Questions answers and reveals) in the loss")
+                   help="custom run: corpus mix after the first stage, e.g. fact=0.2,tq_committed=0.3 "
+                        "(default: organism.corpus.MIX)")
+    p.add_argument("--soft-weight", type=float, default=None,
+                   help="custom run: weight of replies with a known distribution (20 Questions answers and reveals) in "
+                        "the loss (default 1)")
     p.add_argument("--threads", type=int, default=2,
                    help="torch threads (default 2; use 1 when other work shares a 2-core machine, where 2 ran 3-4x slower)")
     p.add_argument("--bf16", action="store_true",
                    help="bf16 autocast: about 1.3x faster per step; use it to continue a trained model (from scratch it "
                         "formed no retrieval in 800 steps)")
+    # the recipe stretched to N steps (stage boundaries, warm-up and cosine alike): smoke runs only
+    p.add_argument("--recipe-steps", type=int, default=None, help=argparse.SUPPRESS)
     add_json_option(p)
 
 
@@ -161,6 +175,25 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _command(args: argparse.Namespace, out: str) -> str:
+    """The command as the user could type it again (recorded in training.json's history)."""
+    import shlex
+
+    words = ["improv", "organism", "train", "--out", out]
+    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--mix", args.mix),
+                        ("--soft-weight", args.soft_weight), ("--recipe-steps", args.recipe_steps)):
+        if value is not None:
+            words += [flag, str(value)]
+    if args.seed:
+        words += ["--seed", str(args.seed)]
+    if args.batch_size != 32:
+        words += ["--batch-size", str(args.batch_size)]
+    words += ["--threads", str(args.threads)]
+    words += [flag for flag, on in (("--resume", args.resume), ("--bf16", args.bf16),
+                                    ("--overwrite-shipped", args.overwrite_shipped)) if on]
+    return shlex.join(words)
+
+
 def _train(args: argparse.Namespace) -> int:
     import time
 
@@ -171,52 +204,85 @@ def _train(args: argparse.Namespace) -> int:
     from improv.options import print_json
     from improv.organism.manifest import write_manifest
     from improv.organism.paths import MODEL_DIR
-    from improv.organism.train import TrainConfig, default_out, train, writes_shipped_model
+    from improv.organism.recipe import SHIPPED
+    from improv.organism.train import TrainConfig, TrainingInterrupted, default_out, train, writes_shipped_model
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps: must be at least 1")
     if args.minutes is not None and args.minutes <= 0:
         raise ConfigError("--minutes: must be positive")
-    if args.soft_weight <= 0:
+    if args.soft_weight is not None and args.soft_weight <= 0:
         raise ConfigError("--soft-weight: must be positive")
     mix = _parse_mix(args.mix) if args.mix else None
-    minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
+    custom = any(v is not None for v in (args.steps, args.minutes, args.mix, args.soft_weight))
+    if args.recipe_steps is not None:
+        if custom:
+            raise ConfigError("--recipe-steps: scales the recipe; it does not go with --steps, --minutes, --mix or "
+                              "--soft-weight")
+        if args.recipe_steps < len(SHIPPED.stages):
+            raise ConfigError(f"--recipe-steps: must be at least {len(SHIPPED.stages)} (one step per stage)")
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out: the folder of the training run to continue")
     if args.out and writes_shipped_model(args.out) and not args.overwrite_shipped:
         raise ConfigError(f"--out {args.out}: is the shipped model ({MODEL_DIR}); pass --overwrite-shipped to "
                           "replace its weights, or choose another --out")
-    cfg = TrainConfig(out=args.out or default_out(), overwrite_shipped=args.overwrite_shipped, steps=args.steps, minutes=minutes, resume=args.resume,
-                      seed=args.seed, batch_size=args.batch_size, threads=max(1, args.threads), corpus_mix=mix,
-                      bf16=args.bf16, soft_weight=args.soft_weight, warmup=min(150, max(1, (args.steps or 10**6) // 10)))
-    console = Console(stderr=True)
-    if args.json or not console.is_terminal:
-        last = [0.0]
-
-        def cb(s):
-            if not args.json and time.time() - last[0] > 10:
-                last[0] = time.time()
-                console.print(f"step {s.step}/{s.total or '?'} loss {s.loss:.4f} lr {s.lr:.2e} {s.elapsed:.0f}s",
-                              markup=False, highlight=False)
-
-        result = train(cfg, cb)
+    out = args.out or default_out()
+    common = dict(out=out, overwrite_shipped=args.overwrite_shipped, resume=args.resume, seed=args.seed,
+                  batch_size=args.batch_size, threads=max(1, args.threads), bf16=args.bf16,
+                  command=_command(args, out))
+    if custom:
+        minutes = args.minutes if (args.minutes is not None or args.steps is not None) else 60.0
+        cfg = TrainConfig(**common, steps=args.steps, minutes=minutes, corpus_mix=mix,
+                          soft_weight=1.0 if args.soft_weight is None else args.soft_weight,
+                          warmup=min(150, max(1, (args.steps or 10**6) // 10)))
+    elif args.resume and args.recipe_steps is None:
+        cfg = TrainConfig(**common)  # continues as the checkpoint was made
     else:
-        with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                      console=console) as progress:
-            task = progress.add_task("train", total=cfg.steps or (minutes * 60), info="")
+        recipe = SHIPPED if args.recipe_steps is None else SHIPPED.scaled(args.recipe_steps)
+        cfg = TrainConfig(**common, recipe=recipe)
+    console = Console(stderr=True)
+    try:
+        if args.json or not console.is_terminal:
+            last = [0.0]
 
             def cb(s):
-                done = s.step if cfg.steps else s.elapsed
-                progress.update(task, completed=done, info=f"step {s.step} loss {s.loss:.3f} lr {s.lr:.1e}")
+                if not args.json and time.time() - last[0] > 10:
+                    last[0] = time.time()
+                    stage = f" stage {s.stage}" if s.stage else ""
+                    console.print(f"step {s.step}/{s.total or '?'}{stage} loss {s.loss:.4f} lr {s.lr:.2e} {s.elapsed:.0f}s",
+                                  markup=False, highlight=False)
 
             result = train(cfg, cb)
+        else:
+            with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                          console=console) as progress:
+                task = progress.add_task("train", total=None, info="")
+
+                def cb(s):
+                    # by steps when the run has a length (a recipe, --steps), else by its time budget
+                    total, done = (s.total, s.step) if s.total else ((cfg.minutes or 60) * 60, s.elapsed)
+                    stage = f" {s.stage}" if s.stage else ""
+                    progress.update(task, total=total, completed=done,
+                                    info=f"step {s.step}{stage} loss {s.loss:.3f} lr {s.lr:.1e}")
+
+                result = train(cfg, cb)
+    except TrainingInterrupted as stop:
+        result = stop.result
+        if args.json:
+            print_json(result)
+        console.print(f"interrupted at step {result.steps}" + (f" (stage {result.stage})" if result.stage else "")
+                      + f"; checkpoint saved; continue with: improv organism train --resume --out {result.out}",
+                      markup=False, highlight=False, soft_wrap=True)
+        return 130
     if writes_shipped_model(cfg.out):  # the manifest describes the shipped model only
         write_manifest()
     if args.json:
         print_json(result)
     else:
-        Console().print(f"saved {result.out}: {result.steps} steps, final loss {result.final_loss:.3f}, "
-                        f"{result.elapsed:.0f} s, {result.parameters} parameters", markup=False, highlight=False)
+        what = f"recipe {result.recipe}, " if result.recipe else ""
+        Console().print(f"saved {result.out}: {what}{result.steps}/{result.total_steps} steps, final loss "
+                        f"{result.final_loss:.3f}, {result.elapsed:.0f} s, {result.parameters} parameters",
+                        markup=False, highlight=False)
     return 0
 
 
