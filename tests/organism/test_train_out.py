@@ -34,3 +34,24 @@ def test_library_refuses_the_shipped_folder_before_writing():
         tr.train(tr.TrainConfig(out=str(MODEL_DIR), steps=1))
     assert {p.name: p.stat().st_mtime_ns for p in MODEL_DIR.iterdir()} == before
     assert tr.TrainConfig().out != str(MODEL_DIR)
+
+
+def test_the_default_run_is_the_shipped_recipe_and_options_make_a_custom_one(recorded, tmp_path, capsys):
+    from improv.cli import main
+    from improv.organism.recipe import SHIPPED
+
+    assert main(["organism", "train", "--json"]) == 0
+    cfg = recorded["train"][-1]
+    assert cfg.recipe == SHIPPED and cfg.steps is None and cfg.minutes is None and cfg.corpus_mix is None
+    assert cfg.command.startswith("improv organism train --out ")
+    # --resume with no schedule: the checkpoint's own (train() reads it); with one: a custom continuation
+    assert main(["organism", "train", "--resume", "--out", str(tmp_path / "run"), "--json"]) == 0
+    cfg = recorded["train"][-1]
+    assert cfg.resume and cfg.recipe is None and not cfg.custom()
+    assert main(["organism", "train", "--mix", "fact=1", "--json"]) == 0
+    cfg = recorded["train"][-1]
+    assert cfg.recipe is None and cfg.minutes == 60.0 and cfg.corpus_mix == {"fact": 1.0} and cfg.soft_weight == 1.0
+    assert main(["organism", "train", "--recipe-steps", "10", "--json"]) == 0
+    assert recorded["train"][-1].recipe == SHIPPED.scaled(10)
+    assert main(["organism", "train", "--recipe-steps", "4"]) == 2
+    assert "--recipe-steps" in capsys.readouterr().err
