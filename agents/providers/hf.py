@@ -250,6 +250,8 @@ def _greedy(config: GenerateConfig) -> bool:
 class HFBackend(Backend):
     #: the in-process route: the same for hf/ and organism (declared once, in agents.registry)
     capabilities = capabilities_of("hf")
+    #: n samples of one prompt reuse one encoding of it (off only to compare against the plain path)
+    share_prefill = True
 
     def __init__(
         self,
@@ -406,6 +408,10 @@ class HFBackend(Backend):
         with lm.lock, torch.inference_mode():
             if config.seed is not None:
                 torch.manual_seed(config.seed)
+            if self.share_prefill and len(rows) > 1 and width > 1 and all(r == rows[0] for r in rows):
+                # n samples of one prompt: encode it once, not once per row (the prefill is most of
+                # the cost of K short reveals after a long game)
+                kwargs[hf_scoring.cache_arg(lm.model)] = self._prefill(lm, rows[0][:-1], len(rows))
             out = lm.model.generate(
                 input_ids=input_ids,
                 attention_mask=attention,
@@ -433,6 +439,14 @@ class HFBackend(Backend):
                 out_tokens[i] *= cfg.n
             results.append((choices, Usage(input_tokens=len(ids), output_tokens=out_tokens[i])))
         return results
+
+    @staticmethod
+    def _prefill(lm: _Loaded, prefix: list[int], rows: int):
+        """The KV cache of ``prefix`` (encoded once), repeated for ``rows`` rows."""
+        out = lm.model(input_ids=lm.torch.tensor([prefix], dtype=lm.torch.long), use_cache=True)
+        past = getattr(out, "cache", None) or out.past_key_values
+        past.batch_repeat_interleave(rows)
+        return past
 
     def _make_choice(self, lm, tokens, step_logprobs, row, config, max_new) -> tuple[Choice, int]:
         n = len(tokens)

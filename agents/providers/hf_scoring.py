@@ -5,7 +5,9 @@ cache kept, logits only for its last position), then the continuations run in ch
 of that cache, and only the target tokens' log-probabilities are gathered
 (``logit[target] - logsumexp(logits)``), so no ``[candidates, length, vocab]`` tensor and no
 log-softmax copy of one ever exists. A chunk holds as many continuations as fit in
-``budget_bytes`` (their logits plus their copy of the prompt's cache).
+``budget_bytes`` (their logits plus their copy of the prompt's cache). Leading tokens that many
+continuations share (``It was a`` of every ``It was a X.``) are run once on an extended copy of
+the cache rather than once per continuation: most of a candidate sentence is such a prefix.
 
 ``score_full_logits`` is the plain path (every sequence in full, right-padded, one forward,
 log-softmax over the whole vocabulary): the reference the tests and
@@ -18,9 +20,12 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 #: memory for one chunk of continuations (logits and their copy of the prompt's KV cache)
 DEFAULT_BUDGET_BYTES = 256 * 2**20
+#: continuations that must share their first tokens before those tokens are run once for them
+MIN_GROUP = 4
 
 
 def score_full_logits(model, torch, prompt: Sequence[int], conts: Sequence[Sequence[int]], pad_id: int) -> list[float]:
@@ -40,7 +45,7 @@ def score_full_logits(model, torch, prompt: Sequence[int], conts: Sequence[Seque
     return out
 
 
-def _cache_arg(model) -> str:
+def cache_arg(model) -> str:
     """The forward argument that takes a KV cache (``cache`` in newer transformers)."""
     params = inspect.signature(type(model).forward).parameters
     return "cache" if "cache" in params else "past_key_values"
@@ -89,6 +94,7 @@ def score_cached(
     conts: Sequence[Sequence[int]],
     pad_id: int,
     budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    min_group: int = MIN_GROUP,
 ) -> list[float]:
     if not conts:
         return []
@@ -97,12 +103,68 @@ def score_cached(
     last, past = _prefix(model, torch, prompt)
     if not hasattr(past, "batch_repeat_interleave"):  # no reusable cache object: plain path, chunked
         return [s for i in range(len(conts)) for s in score_full_logits(model, torch, prompt, [conts[i]], pad_id)]
-    first = last - last.logsumexp(-1)  # log-probs of each continuation's first token
-    vocab = int(last.shape[-1])
-    P = len(prompt)
     scores = [0.0] * len(conts)
-    order = sorted(range(len(conts)), key=lambda i: len(conts[i]))
-    for chunk in _chunks(order, conts, _cache_bytes(past), vocab, budget_bytes):
+    node = _Node(past, last - last.logsumexp(-1), 0.0)
+    _score_node(model, torch, node, [list(c) for c in conts], list(range(len(conts))), scores, pad_id,
+                budget_bytes, max(2, min_group))
+    return scores
+
+
+class _Node(NamedTuple):
+    past: Any  # KV cache of the prompt and the tokens shared so far (batch 1)
+    first: Any  # log-probs of the next token after them
+    base: float  # log-prob of the shared tokens after the prompt
+
+
+def _common_prefix(rows: list[list[int]]) -> int:
+    """Tokens every row starts with, leaving each row at least one token of its own."""
+    limit = min(len(r) for r in rows) - 1
+    n = 0
+    while n < limit and all(r[n] == rows[0][n] for r in rows):
+        n += 1
+    return n
+
+
+def _extend(model, torch, node: _Node, tokens: list[int]) -> _Node:
+    """``node`` with ``tokens`` fed once onto a copy of its cache (batch 1)."""
+    past = copy.deepcopy(node.past)
+    ids = torch.tensor([tokens], dtype=torch.long)
+    along = model(input_ids=ids, use_cache=True, **{cache_arg(model): past}).logits[0].float()
+    along = along - along.logsumexp(-1, keepdim=True)
+    base = node.base + float(node.first[tokens[0]]) + sum(float(along[j, tokens[j + 1]]) for j in range(len(tokens) - 1))
+    return _Node(past, along[-1], base)
+
+
+def _score_node(model, torch, node: _Node, conts: list[list[int]], idxs: list[int], scores: list[float],
+                pad_id: int, budget: int, min_group: int) -> None:
+    """Score ``conts[i]`` (``i`` in ``idxs``) after the prefix ``node`` holds. Tokens that a group
+    of at least ``min_group`` continuations starts with are run once, on the group's own copy of
+    the cache ("It was a" of every "It was a X."), not once per continuation; the rest go through
+    the chunked batch."""
+    shared = _common_prefix([conts[i] for i in idxs])
+    if shared:
+        node = _extend(model, torch, node, conts[idxs[0]][:shared])
+        conts = {i: conts[i][shared:] for i in idxs}
+    groups: dict[int, list[int]] = {}
+    for i in idxs:
+        groups.setdefault(conts[i][0], []).append(i)
+    loose: list[int] = []
+    for members in groups.values():
+        if len(members) >= min_group and len(groups) > 1 and all(len(conts[i]) > 1 for i in members):
+            _score_node(model, torch, node, conts, members, scores, pad_id, budget, min_group)
+        else:
+            loose += members
+    if loose:
+        _score_batch(model, torch, node, conts, loose, scores, pad_id, budget)
+
+
+def _score_batch(model, torch, node: _Node, conts, idxs: list[int], scores: list[float], pad_id: int,
+                 budget: int) -> None:
+    """Each continuation in chunks on copies of ``node``'s cache; only target log-probs gathered."""
+    vocab = int(node.first.shape[-1])
+    P = node.past.get_seq_length()
+    order = sorted(idxs, key=lambda i: len(conts[i]))
+    for chunk in _chunks(order, conts, _cache_bytes(node.past), vocab, budget):
         rows = [list(conts[i]) for i in chunk]
         feed = max(len(r) for r in rows) - 1
         if feed > 0:
@@ -119,17 +181,16 @@ def score_cached(
                     targets[j, :k] = torch.tensor(r[1:], dtype=torch.long)
                     keep[j, :k] = True
                     mask[j, P:P + k] = 1
-            cache = copy.deepcopy(past)
+            cache = copy.deepcopy(node.past)
             if b > 1:
                 cache.batch_repeat_interleave(b)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=True, **{_cache_arg(model): cache}).logits
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=True, **{cache_arg(model): cache}).logits
             del cache
             picked = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1).float()
             rest = (picked - logits.float().logsumexp(-1)).masked_fill(~keep, 0.0).sum(-1)
             del logits
         for j, i in enumerate(chunk):
-            scores[i] = float(first[rows[j][0]]) + (float(rest[j]) if feed > 0 else 0.0)
-    return scores
+            scores[i] = node.base + float(node.first[rows[j][0]]) + (float(rest[j]) if feed > 0 else 0.0)
 
 
-__all__ = ["score_cached", "score_full_logits", "DEFAULT_BUDGET_BYTES"]
+__all__ = ["cache_arg", "score_cached", "score_full_logits", "DEFAULT_BUDGET_BYTES"]

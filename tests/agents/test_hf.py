@@ -56,6 +56,31 @@ async def test_n_samples_from_one_generate_call(model, generate_calls):
     assert completion.usage.output_tokens > 0
 
 
+async def test_n_samples_of_one_prompt_encode_it_once_with_the_same_results(model, monkeypatch):
+    """Seeded n samples with logprobs: the shared prefill gives the plain path's samples and
+    log-probs, and it ran (one prefill of the prompt less its last token)."""
+    cfg = GenerateConfig(n=4, max_tokens=8, temperature=1.0, seed=5, logprobs=True, top_logprobs=3)
+    shared = await model.generate(MSGS, cfg)
+    monkeypatch.setattr(type(model.backend), "share_prefill", False)
+    plain = await model.generate(MSGS, cfg)
+    assert [c.text for c in shared.choices] == [c.text for c in plain.choices]
+    assert len({c.text for c in plain.choices}) > 1  # real samples, not one copied
+    for a, b in zip(shared.choices, plain.choices):
+        assert [t.logprob for t in a.logprobs] == pytest.approx([t.logprob for t in b.logprobs], abs=1e-4)
+    monkeypatch.setattr(type(model.backend), "share_prefill", True)
+    calls = []
+    prefill = type(model.backend)._prefill
+
+    def counted(lm, prefix, rows):
+        calls.append((len(prefix), rows))
+        return prefill(lm, prefix, rows)
+
+    monkeypatch.setattr(type(model.backend), "_prefill", staticmethod(counted))
+    again = await model.generate(MSGS, cfg)
+    assert [c.text for c in again.choices] == [c.text for c in plain.choices]
+    assert calls == [(len(model.backend._loaded.prompt_ids(MSGS)) - 1, 4)]
+
+
 async def test_seed_reproducible_and_different_seeds_differ(model):
     cfg = GenerateConfig(n=3, max_tokens=10, temperature=1.0, seed=7)
     a = await model.generate(MSGS, cfg)
@@ -222,6 +247,42 @@ async def test_cached_scoring_equals_full_logit_scoring_in_any_chunking(model, t
         for budget in (1, 50_000, 10**9):  # one per chunk, a few per chunk, all in one
             got = hf_scoring.score_cached(lm.model, torch, prompt, ids, lm.pad_id, budget_bytes=budget)
             assert got == pytest.approx(full, abs=1e-4)
+
+
+async def test_score_runs_shared_prefixes_once_and_gives_the_same_numbers(model, tiny_model_dir):
+    """Groups nested inside groups ("It was a …" inside "It was …"), a continuation that is
+    all prefix and one-token ones: every way of grouping scores like the plain path."""
+    from improv.agents.providers import hf_scoring
+
+    lm = _loaded(tiny_model_dir)
+    conts = ["It was a cat.", "It was a car.", "It was a cap.", "It was an apple.", "It was an ant.",
+             "It was an owl.", "It was", "It was the end of it", "Is it?", "a", "It was a"]
+    full = await model.backend.score_full_logits(MSGS, conts)
+    assert await model.score(MSGS, conts) == pytest.approx(full, abs=1e-4)
+    prompt = lm.prompt_ids(MSGS)
+    ids = [lm.encode(c) + [lm.end_of_turn_id] for c in conts]
+    import torch
+
+    fed = []
+    forward = lm.model.forward
+
+    def counting(*args, **kwargs):
+        fed.append(int(kwargs["input_ids"].numel()))
+        return forward(*args, **kwargs)
+
+    with torch.inference_mode():
+        for min_group in (2, 3, 10**6):  # nested groups, some groups, none
+            fed.clear()
+            lm.model.forward = counting
+            try:
+                got = hf_scoring.score_cached(lm.model, torch, prompt, ids, lm.pad_id, min_group=min_group)
+            finally:
+                del lm.model.forward
+            assert got == pytest.approx(full, abs=1e-4)
+            if min_group == 2:
+                grouped = sum(fed)
+            elif min_group == 10**6:
+                assert grouped < sum(fed)  # the shared tokens were fed fewer times
 
 
 async def test_score_uses_the_templates_end_of_turn(tiny_model_dir, tmp_path):
