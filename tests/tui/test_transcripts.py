@@ -57,3 +57,16 @@ async def test_search_replay_and_compare(tmp_path, monkeypatch):
         screen.open(original)
         await pilot.pause()
         assert "1 replay(s)" in text_of(screen, "#status")
+
+
+def test_a_huge_message_is_cut_for_the_screen_and_says_how_much_is_left_out():
+    from improv.transcripts.display import SHOW_CHARS
+    from improv.tui.screens.transcripts import render
+
+    body = "a" * SHOW_CHARS + "\x1b[2J" + "b" * 41
+    shown = render(chat("x" * 500, "q?", body)).plain
+    assert "a" * 100 in shown and "b" not in shown and "\x1b" not in shown
+    assert f"{len(body) - SHOW_CHARS:,} more characters of this message not shown" in shown
+    assert "more characters)" in shown.splitlines()[0]  # the 500-character title is cut too
+    small = render(chat("t", "q?", "all of it")).plain
+    assert "all of it" in small and "not shown" not in small

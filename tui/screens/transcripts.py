@@ -23,7 +23,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, ProgressBar, Static
 
-from improv.agents.text import one_line, printable
+from improv.agents.text import one_line
+from improv.transcripts.display import excerpt, more, short_line
 from improv.agents.text import first_line
 from improv.tui.widgets.data import data, line
 from improv.tui.widgets.field import Field
@@ -47,14 +48,19 @@ def render(transcript, *, compare: bool = False) -> Text:
     if transcript is None:
         return Text("(nothing to show)")
     # Text.append takes a str literally; the sanitiser escapes what would drive the terminal
-    out.append(one_line(f"{transcript.title or transcript.id} ({transcript.kind})") + "\n", style="bold")
+    out.append(short_line(f"{transcript.title or transcript.id} ({transcript.kind})") + "\n", style="bold")
     for turn in transcript.path():
         who = turn.role + (f" [{turn.model}]" if turn.model else "")
         out.append(one_line(who) + "\n", style="cyan" if turn.role == "user" else "green" if turn.role == "assistant" else "dim")
         style = ""
         if compare and turn.role == "assistant" and "recorded" in turn.meta:
             style = "" if turn.meta["recorded"].strip() == turn.content.strip() else "yellow"
-        out.append(printable(turn.content) + "\n\n", style=style)
+        shown = excerpt(turn.content)  # a huge message is cut, saying so: Rich lays out all it is given
+        out.append(shown.text + "\n", style=style)
+        if shown.hidden:
+            out.append(f"[… {more(shown.hidden)} of this message not shown; improv transcripts export prints all of it]\n",
+                       style="dim")
+        out.append("\n")
     return out
 
 
