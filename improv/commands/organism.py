@@ -97,7 +97,8 @@ def _info(args: argparse.Namespace) -> int:
         "hidden_size": config.get("hidden_size"),
         "vocab_size": config.get("vocab_size"),
         "parameters": params,
-        "training": {k: training.get(k) for k in ("steps", "final_loss", "elapsed_seconds", "tokens")} if training else None,
+        "training": {**{k: training.get(k) for k in ("steps", "final_loss", "elapsed_seconds", "tokens")},
+                     "recipe": (training.get("recipe") or {}).get("name")} if training else None,
         "files": files,
         "manifest": str(MANIFEST_PATH),
         "model_string": "organism",
@@ -113,7 +114,9 @@ def _info(args: argparse.Namespace) -> int:
         t.add_row(key, str(info[key]))
     if info["training"]:
         tr = info["training"]
-        t.add_row("training", f"{tr['steps']} steps, {tr['tokens']} tokens, {tr['elapsed_seconds']} s, final loss {tr['final_loss']:.3f}")
+        recipe = f" (recipe {tr['recipe']})" if tr["recipe"] else ""
+        t.add_row("training", f"{tr['steps']} steps{recipe}, {tr['tokens']} tokens, {tr['elapsed_seconds']} s, "
+                              "final loss " + ("-" if tr["final_loss"] is None else f"{tr['final_loss']:.3f}"))
     for name, size in files.items():
         t.add_row("file", f"{name} ({size / 1e6:.2f} MB)")
     console.print(t)

@@ -130,6 +130,8 @@ def test_cli_default_is_the_recipe_interrupted_and_resumed(tiny_cli, tmp_path, c
     history = json.loads((out / "training.json").read_text())["history"]
     assert [h["stopped_at_step"] for h in history] == [7, 12]
     assert "--recipe-steps 12" in history[0]["command"] and "--resume" in history[1]["command"]
+    assert main(["organism", "info", "--dir", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["training"]["recipe"] == "shipped@12"
 
 
 def test_cli_custom_options_are_a_custom_run(tiny_cli, tmp_path, capsys):
