@@ -113,3 +113,15 @@ async def test_screen_load_run_errors_in_one_line(tmp_path):
         await pilot.press("ctrl+r")
         await _wait(pilot, lambda: "error" in str(screen.query_one("#status").render()))
         assert "not an introspection experiment run" in str(screen.query_one("#status").render())
+
+
+async def test_filled_fields_keep_their_name_at_80_columns(tmp_path, monkeypatch):
+    """A default value hides a placeholder: "5" alone says nothing, so the field's name stays on
+    its border."""
+    monkeypatch.setenv("IMPROV_DATA_DIR", str(tmp_path))
+    app = _App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        drawn = "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+        assert "prompts per task" in drawn and "mock/fixed:o" in drawn
+        assert "▔ model ▔" in drawn

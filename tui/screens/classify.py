@@ -97,7 +97,7 @@ class ClassifyScreen(Screen):
         yield Header()
         with VerticalScroll(id="body", can_focus=False):  # its parts take focus (and scroll into view)
             with Horizontal(id="inputs"):
-                yield Field(self.transcript_ref or "", placeholder="transcript file or id", id="path")
+                yield Field(self.transcript_ref or "", placeholder="transcript file or id", label="transcript", id="path")
                 yield Field(placeholder="claim (default: the whole reply)", id="claim")
                 yield Field(placeholder="reference truth (optional)", id="truth")
                 yield Button("Classify", id="run", variant="primary")

@@ -84,11 +84,11 @@ class IntrospectScreen(Screen):
         yield Header()
         with VerticalScroll(id="body"):
             with Horizontal(classes="row"):
-                yield Field(self.model_string or "", placeholder="model (default: built-in)", id="model")
+                yield Field(self.model_string or "", placeholder="model (default: built-in)", label="model", id="model")
                 yield Field("", placeholder="cross-predictor (optional)", id="predictor")
             with Horizontal(classes="row"):
                 yield Field("", placeholder="tasks (default: what the model can answer)", id="tasks")
-                yield Field("5", placeholder="prompts per task", id="n")
+                yield Field("5", placeholder="prompts per task", label="prompts per task", id="n")
                 yield Button("Start", id="start")
             with Horizontal(classes="row"):
                 yield Field("", placeholder="experiment run folder (improv introspect experiment --out RUN)", id="run")

@@ -111,8 +111,8 @@ class TranscriptsScreen(Screen):
         yield Header()
         with Horizontal(id="bar"):
             yield Field(placeholder="search title, id, text", id="search")
-            yield Field(self.directory or "", placeholder="folder (default: the transcript store)", id="folder")
-            yield Field(self.model_name or "", placeholder="replay model (provider/model)", id="model")
+            yield Field(self.directory or "", placeholder="folder (default: the transcript store)", label="folder", id="folder")
+            yield Field(self.model_name or "", placeholder="replay model (provider/model)", label="replay model", id="model")
             yield Button("Replay", id="replay", variant="primary")
         yield DataTable(id="list", cursor_type="row")
         yield ProgressBar(id="progress", show_eta=True)

@@ -36,9 +36,13 @@ def drawn(value: str) -> str:
 
 
 class Field(Input):
-    def __init__(self, value: str | None = None, placeholder: str = "", **kwargs) -> None:
+    def __init__(self, value: str | None = None, placeholder: str = "", *, label: str | None = None, **kwargs) -> None:
+        """``label``: a name kept on the field's border, for a field whose placeholder a default
+        value hides (a bare "5" says nothing)."""
         kwargs.setdefault("select_on_focus", False)
         super().__init__(value, placeholder, **kwargs)
+        if label:
+            self.border_title = label
 
     @property
     def _value(self) -> Text:
