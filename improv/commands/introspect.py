@@ -368,5 +368,7 @@ def run_quiz(args: argparse.Namespace) -> int:
     for line in report.notes():
         console.print(line, markup=False)
     if saved:
-        console.print(f"saved {len(saved) - 1} transcript(s) and the summary {saved[-1]}", markup=False)
+        from improv.agents.text import plural
+
+        console.print(f"saved {plural(len(saved) - 1, 'transcript')} and the summary {saved[-1]}", markup=False)
     return 0

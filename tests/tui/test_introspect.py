@@ -42,7 +42,7 @@ async def test_screen_runs_quiz_live_and_saves_transcripts(tmp_path, monkeypatch
         # saved as transcripts, and the screen says where
         assert screen.saved and all(p.startswith(str(tmp_path)) for p in screen.saved)
         saved = str(screen.query_one("#saved", Static).render())
-        assert "saved 1 transcript(s)" in saved and screen.saved[0].rsplit("/", 1)[-1] in saved
+        assert "saved 1 transcript in" in saved and screen.saved[0].rsplit("/", 1)[-1] in saved
         assert json.loads(open(screen.saved[0]).read())["kind"] == "introspection"
 
 

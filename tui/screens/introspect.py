@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
+from improv.agents.text import plural
 from improv.tui.widgets.data import data, line
 from improv.tui.widgets.field import Field
 
@@ -225,7 +226,7 @@ class IntrospectScreen(Screen):
         if self.saved:
             folder = self.saved[0].rsplit("/", 1)[0]
             self.query_one("#saved", Static).update(
-                line(f"saved {len(self.saved)} transcript(s) in {folder}: {', '.join(p.rsplit('/', 1)[-1] for p in self.saved)}"))
+                line(f"saved {plural(len(self.saved), 'transcript')} in {folder}: {', '.join(p.rsplit('/', 1)[-1] for p in self.saved)}"))
         plot = self.query_one("#reliability", PlotextPlot)
         draw_reliability(plot.plt, [(report.model, cal.bins if cal else [])],
                          f"reliability: {report.model}, {len(report.results)} (prompt, property)")

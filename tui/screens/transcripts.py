@@ -23,7 +23,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, ProgressBar, Static
 
-from improv.agents.text import one_line
+from improv.agents.text import one_line, plural
 from improv.transcripts.display import excerpt, more, short_line
 from improv.agents.text import first_line
 from improv.tui.widgets.data import data, line
@@ -226,7 +226,7 @@ class TranscriptsScreen(Screen):
             replays = [e.transcript for e in self.entries
                        if e.transcript.kind == "replay" and e.transcript.meta.get("source_id") == t.id]
             right.update(render(replays[-1], compare=True) if replays else Text("(no replay of this transcript yet)"))
-            self.set_status(f"{t.id}: {len(t.turns)} turns; {len(replays)} replay(s)")
+            self.set_status(f"{t.id}: {len(t.turns)} turns; {plural(len(replays), 'replay')}")
 
     # -- replaying -----------------------------------------------------------------------------
 
