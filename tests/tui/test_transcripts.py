@@ -56,7 +56,7 @@ async def test_search_replay_and_compare(tmp_path, monkeypatch):
         original = next(e for e in screen.entries if e.transcript.kind != "replay" and e.transcript.title == "fruit")
         screen.open(original)
         await pilot.pause()
-        assert "1 replay(s)" in text_of(screen, "#status")
+        assert "1 replay" in text_of(screen, "#status")
 
 
 def test_a_huge_message_is_cut_for_the_screen_and_says_how_much_is_left_out():
