@@ -3,6 +3,8 @@
 1. n=32 samples drawn in ONE batched generate call vs 32 sequential n=1 calls.
 2. 16 concurrent single-sample requests (e.g. 16 games at once) with cross-request batching
    on (merged into batched generate calls) vs off (one generate call per request).
+3. K=16 short samples after a long prompt (20 Questions reveals after a game): the prompt
+   encoded once for all K rows (`HFBackend.share_prefill`) vs once per row.
 
 Both go through `agents.Model` over `HFBackend` on a tiny random llama saved to a temporary
 directory (a bit bigger than the test model). Run: .venv/bin/python benchmarks/bench_batched_sampling.py
@@ -47,6 +49,8 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--k", type=int, default=16, help="samples after the long prompt (case 3)")
+    parser.add_argument("--prompt-turns", type=int, default=30, help="question/answer pairs in the long prompt (case 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (IMPROV_TORCH_THREADS); default: torch's")
     args = parser.parse_args()
     if args.threads is not None:
@@ -81,11 +85,27 @@ def main() -> None:
                 return sum(o.usage.output_tokens for o in outs)
             return run
 
+        long_prompt = [MSGS[0], Message(role="user", content=" ".join(["Is it alive? No."] * args.prompt_turns)
+                                                   + " I give up. What was it?")]
+        reveal_cfg = GenerateConfig(temperature=1.0, max_tokens=12, n=args.k)
+        long_tokens = len(lm.prompt_ids(long_prompt))
+
+        def reveals(share: bool):
+            async def run():
+                HFBackend.share_prefill = share
+                try:
+                    return (await batched.generate(long_prompt, reveal_cfg)).usage.output_tokens
+                finally:
+                    HFBackend.share_prefill = True
+            return run
+
         asyncio.run(one_call())  # warm-up
         t_one, tok_one = median_time(one_call, args.repeats)
         t_seq, tok_seq = median_time(sequential, args.repeats)
         t_on, tok_on = median_time(concurrent(batched), args.repeats)
         t_off, tok_off = median_time(concurrent(unbatched), args.repeats)
+        t_shared, tok_shared = median_time(reveals(True), args.repeats)
+        t_rows, tok_rows = median_time(reveals(False), args.repeats)
 
     import torch
 
@@ -97,11 +117,14 @@ def main() -> None:
         (f"{args.n} sequential n=1 calls", t_seq, tok_seq),
         (f"{args.concurrent} concurrent requests, batching on", t_on, tok_on),
         (f"{args.concurrent} concurrent requests, batching off", t_off, tok_off),
+        (f"K={args.k} after {long_tokens} tokens, prompt encoded once", t_shared, tok_shared),
+        (f"K={args.k} after {long_tokens} tokens, encoded per row", t_rows, tok_rows),
     ]
     for label, t, tok in rows:
         print(f"{label:<44}{t:>9.3f}{tok:>8}{tok / t:>9.0f}")
     print(f"speed-up, one batched call vs sequential: {t_seq / t_one:.1f}x")
     print(f"speed-up, cross-request batching on vs off: {t_off / t_on:.1f}x")
+    print(f"speed-up, K samples of one long prompt, encoded once vs per row: {t_rows / t_shared:.1f}x")
 
 
 if __name__ == "__main__":
