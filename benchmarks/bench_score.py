@@ -7,9 +7,9 @@ fresh subprocess (so one path's allocator cache cannot hide another's peak):
 - ``full-all``: every candidate in one forward pass with full-vocabulary logits and a
   log-softmax copy (how ``score`` worked before);
 - ``full-chunk8``: the same in chunks of 8 candidates (how ``games.analysis`` bounded it);
-- ``cached-ungrouped``: ``HFBackend.score`` before tokens shared by many candidates were run
-  once (prompt once, KV cache, target tokens only, bounded chunks, each candidate whole);
-- ``cached``: ``HFBackend.score`` now (the same, with a shared ``It was a`` run once per group).
+- ``cached-chunk64``: ``HFBackend.score`` in calls of 64 candidates (how 20 Questions called it
+  before it scored the whole table in one call: the game so far is encoded once per call);
+- ``cached``: ``HFBackend.score`` now (prompt once, KV cache, target tokens only, bounded chunks).
 
 Peak memory is the highest resident set size sampled every 2 ms while scoring, minus the resident
 set after the model was loaded. Time is the median of ``--repeats`` runs after a first one.
@@ -17,7 +17,7 @@ The scores of each path are compared with the cached path's (max absolute differ
 and in the normalised posterior).
 
     .venv/bin/python benchmarks/bench_score.py [-m hf/path/to/SmolLM2-135M-Instruct.Q4_1.gguf] [--repeats 3]
-        [--objects builtin|everyday] [--paths cached-ungrouped,cached]
+        [--objects builtin|everyday] [--paths cached-chunk64,cached]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 QUESTIONS = ["Is it alive?", "Is it bigger than a bread box?", "Is it made of metal?",
              "Can you eat it?", "Is it found in a kitchen?", "Does it use electricity?"]
 ANSWERS = ["No.", "No.", "Yes.", "No.", "Yes.", "No."]
-PATHS = ("full-all", "full-chunk8", "cached-ungrouped", "cached")
+PATHS = ("full-all", "full-chunk8", "cached-chunk64", "cached")
 
 
 def default_model() -> str:
@@ -98,14 +98,11 @@ async def _one_path(model_string: str, path: str, repeats: int, objects_spec: st
     objects = load_table(objects_spec).objects
     sentences = [reveal_sentence(o) for o in objects]
 
-    if path == "cached-ungrouped":
-        from improv.agents.providers import hf_scoring
-
-        hf_scoring.MIN_GROUP = 10**9  # no group is ever that large: every candidate runs whole
-
     async def run() -> list[float]:
-        if path in ("cached", "cached-ungrouped"):
+        if path == "cached":
             return await backend.score(messages, sentences)
+        if path == "cached-chunk64":
+            return [s for i in range(0, len(sentences), 64) for s in await backend.score(messages, sentences[i:i + 64])]
         if path == "full-all":
             return await backend.score_full_logits(messages, sentences)
         out: list[float] = []

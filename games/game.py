@@ -88,7 +88,7 @@ from .table import ObjectTable, load_table
 
 #: candidates per score() call: bounds what a scorer that builds [candidates, length, vocab]
 #: logits holds at once. Large, because each call encodes the game so far again, and hf/ (the
-#: scoring backend) bounds its own memory and shares the candidates' common tokens within a call
+#: scoring backend) bounds its own memory within a call
 SCORE_CHUNK = 1024
 #: the private prompt an answerer chooses its object with (private and sealed protocols)
 CHOOSE = "Before we start, choose your object. Reply with only its name, as <secret>OBJECT</secret>. Only you will see this."

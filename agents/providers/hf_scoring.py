@@ -5,9 +5,7 @@ cache kept, logits only for its last position), then the continuations run in ch
 of that cache, and only the target tokens' log-probabilities are gathered
 (``logit[target] - logsumexp(logits)``), so no ``[candidates, length, vocab]`` tensor and no
 log-softmax copy of one ever exists. A chunk holds as many continuations as fit in
-``budget_bytes`` (their logits plus their copy of the prompt's cache). Leading tokens that many
-continuations share (``It was a`` of every ``It was a X.``) are run once on an extended copy of
-the cache rather than once per continuation: most of a candidate sentence is such a prefix.
+``budget_bytes`` (their logits plus their copy of the prompt's cache).
 
 ``score_full_logits`` is the plain path (every sequence in full, right-padded, one forward,
 log-softmax over the whole vocabulary): the reference the tests and
@@ -20,12 +18,9 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 #: memory for one chunk of continuations (logits and their copy of the prompt's KV cache)
 DEFAULT_BUDGET_BYTES = 256 * 2**20
-#: continuations that must share their first tokens before those tokens are run once for them
-MIN_GROUP = 4
 
 
 def score_full_logits(model, torch, prompt: Sequence[int], conts: Sequence[Sequence[int]], pad_id: int) -> list[float]:
@@ -94,7 +89,6 @@ def score_cached(
     conts: Sequence[Sequence[int]],
     pad_id: int,
     budget_bytes: int = DEFAULT_BUDGET_BYTES,
-    min_group: int | None = None,
 ) -> list[float]:
     if not conts:
         return []
@@ -103,68 +97,12 @@ def score_cached(
     last, past = _prefix(model, torch, prompt)
     if not hasattr(past, "batch_repeat_interleave"):  # no reusable cache object: plain path, chunked
         return [s for i in range(len(conts)) for s in score_full_logits(model, torch, prompt, [conts[i]], pad_id)]
+    first = last - last.logsumexp(-1)  # log-probs of each continuation's first token
+    vocab = int(last.shape[-1])
+    P = len(prompt)
     scores = [0.0] * len(conts)
-    node = _Node(past, last - last.logsumexp(-1), 0.0)
-    _score_node(model, torch, node, [list(c) for c in conts], list(range(len(conts))), scores, pad_id,
-                budget_bytes, max(2, min_group or MIN_GROUP))
-    return scores
-
-
-class _Node(NamedTuple):
-    past: Any  # KV cache of the prompt and the tokens shared so far (batch 1)
-    first: Any  # log-probs of the next token after them
-    base: float  # log-prob of the shared tokens after the prompt
-
-
-def _common_prefix(rows: list[list[int]]) -> int:
-    """Tokens every row starts with, leaving each row at least one token of its own."""
-    limit = min(len(r) for r in rows) - 1
-    n = 0
-    while n < limit and all(r[n] == rows[0][n] for r in rows):
-        n += 1
-    return n
-
-
-def _extend(model, torch, node: _Node, tokens: list[int]) -> _Node:
-    """``node`` with ``tokens`` fed once onto a copy of its cache (batch 1)."""
-    past = copy.deepcopy(node.past)
-    ids = torch.tensor([tokens], dtype=torch.long)
-    along = model(input_ids=ids, use_cache=True, **{cache_arg(model): past}).logits[0].float()
-    along = along - along.logsumexp(-1, keepdim=True)
-    base = node.base + float(node.first[tokens[0]]) + sum(float(along[j, tokens[j + 1]]) for j in range(len(tokens) - 1))
-    return _Node(past, along[-1], base)
-
-
-def _score_node(model, torch, node: _Node, conts: list[list[int]], idxs: list[int], scores: list[float],
-                pad_id: int, budget: int, min_group: int) -> None:
-    """Score ``conts[i]`` (``i`` in ``idxs``) after the prefix ``node`` holds. Tokens that a group
-    of at least ``min_group`` continuations starts with are run once, on the group's own copy of
-    the cache ("It was a" of every "It was a X."), not once per continuation; the rest go through
-    the chunked batch."""
-    shared = _common_prefix([conts[i] for i in idxs])
-    if shared:
-        node = _extend(model, torch, node, conts[idxs[0]][:shared])
-        conts = {i: conts[i][shared:] for i in idxs}
-    groups: dict[int, list[int]] = {}
-    for i in idxs:
-        groups.setdefault(conts[i][0], []).append(i)
-    loose: list[int] = []
-    for members in groups.values():
-        if len(members) >= min_group and len(groups) > 1 and all(len(conts[i]) > 1 for i in members):
-            _score_node(model, torch, node, conts, members, scores, pad_id, budget, min_group)
-        else:
-            loose += members
-    if loose:
-        _score_batch(model, torch, node, conts, loose, scores, pad_id, budget)
-
-
-def _score_batch(model, torch, node: _Node, conts, idxs: list[int], scores: list[float], pad_id: int,
-                 budget: int) -> None:
-    """Each continuation in chunks on copies of ``node``'s cache; only target log-probs gathered."""
-    vocab = int(node.first.shape[-1])
-    P = node.past.get_seq_length()
-    order = sorted(idxs, key=lambda i: len(conts[i]))
-    for chunk in _chunks(order, conts, _cache_bytes(node.past), vocab, budget):
+    order = sorted(range(len(conts)), key=lambda i: len(conts[i]))
+    for chunk in _chunks(order, conts, _cache_bytes(past), vocab, budget_bytes):
         rows = [list(conts[i]) for i in chunk]
         feed = max(len(r) for r in rows) - 1
         if feed > 0:
@@ -181,7 +119,7 @@ def _score_batch(model, torch, node: _Node, conts, idxs: list[int], scores: list
                     targets[j, :k] = torch.tensor(r[1:], dtype=torch.long)
                     keep[j, :k] = True
                     mask[j, P:P + k] = 1
-            cache = copy.deepcopy(node.past)
+            cache = copy.deepcopy(past)
             if b > 1:
                 cache.batch_repeat_interleave(b)
             logits = model(input_ids=ids, attention_mask=mask, use_cache=True, **{cache_arg(model): cache}).logits
@@ -190,7 +128,8 @@ def _score_batch(model, torch, node: _Node, conts, idxs: list[int], scores: list
             rest = (picked - logits.float().logsumexp(-1)).masked_fill(~keep, 0.0).sum(-1)
             del logits
         for j, i in enumerate(chunk):
-            scores[i] = node.base + float(node.first[rows[j][0]]) + (float(rest[j]) if feed > 0 else 0.0)
+            scores[i] = float(first[rows[j][0]]) + (float(rest[j]) if feed > 0 else 0.0)
+    return scores
 
 
 __all__ = ["cache_arg", "score_cached", "score_full_logits", "DEFAULT_BUDGET_BYTES"]

@@ -249,42 +249,6 @@ async def test_cached_scoring_equals_full_logit_scoring_in_any_chunking(model, t
             assert got == pytest.approx(full, abs=1e-4)
 
 
-async def test_score_runs_shared_prefixes_once_and_gives_the_same_numbers(model, tiny_model_dir):
-    """Groups nested inside groups ("It was a …" inside "It was …"), a continuation that is
-    all prefix and one-token ones: every way of grouping scores like the plain path."""
-    from improv.agents.providers import hf_scoring
-
-    lm = _loaded(tiny_model_dir)
-    conts = ["It was a cat.", "It was a car.", "It was a cap.", "It was an apple.", "It was an ant.",
-             "It was an owl.", "It was", "It was the end of it", "Is it?", "a", "It was a"]
-    full = await model.backend.score_full_logits(MSGS, conts)
-    assert await model.score(MSGS, conts) == pytest.approx(full, abs=1e-4)
-    prompt = lm.prompt_ids(MSGS)
-    ids = [lm.encode(c) + [lm.end_of_turn_id] for c in conts]
-    import torch
-
-    fed = []
-    forward = lm.model.forward
-
-    def counting(*args, **kwargs):
-        fed.append(int(kwargs["input_ids"].numel()))
-        return forward(*args, **kwargs)
-
-    with torch.inference_mode():
-        for min_group in (2, 3, 10**6):  # nested groups, some groups, none
-            fed.clear()
-            lm.model.forward = counting
-            try:
-                got = hf_scoring.score_cached(lm.model, torch, prompt, ids, lm.pad_id, min_group=min_group)
-            finally:
-                del lm.model.forward
-            assert got == pytest.approx(full, abs=1e-4)
-            if min_group == 2:
-                grouped = sum(fed)
-            elif min_group == 10**6:
-                assert grouped < sum(fed)  # the shared tokens were fed fewer times
-
-
 async def test_score_uses_the_templates_end_of_turn(tiny_model_dir, tmp_path):
     from tests.tiny_model import build_tiny_model
 
