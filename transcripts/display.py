@@ -48,3 +48,8 @@ def short_line(text: str, limit: int = NAME_CHARS) -> str:
 def more(hidden: int) -> str:
     """``1 more character``, ``1,234 more characters``: what a view says it left out."""
     return f"{hidden:,} more character{'' if hidden == 1 else 's'}"
+
+
+def cut_notice(hidden: int, command: str) -> str:
+    """The line a view prints after a cut message: how much it left out and what prints it all."""
+    return one_line(f"[… {more(hidden)} of this message not shown; {command} prints all of it]")

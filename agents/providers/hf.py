@@ -442,9 +442,9 @@ class HFBackend(Backend):
 
     @staticmethod
     def _prefill(lm: _Loaded, prefix: list[int], rows: int):
-        """The KV cache of ``prefix`` (encoded once), repeated for ``rows`` rows."""
-        out = lm.model(input_ids=lm.torch.tensor([prefix], dtype=lm.torch.long), use_cache=True)
-        past = getattr(out, "cache", None) or out.past_key_values
+        """The KV cache of ``prefix`` (encoded once, as the scorer encodes a prompt), repeated for
+        ``rows`` rows."""
+        _, past = hf_scoring.encode_prefix(lm.model, lm.torch, prefix)
         past.batch_repeat_interleave(rows)
         return past
 

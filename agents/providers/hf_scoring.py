@@ -46,7 +46,8 @@ def cache_arg(model) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
-def _prefix(model, torch, prompt: Sequence[int]):
+def encode_prefix(model, torch, prompt: Sequence[int]):
+    """Encode ``prompt`` once (batch 1): its last position's logits and its KV cache."""
     ids = torch.tensor([list(prompt)], dtype=torch.long)
     try:
         out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
@@ -94,7 +95,7 @@ def score_cached(
         return []
     if not prompt or any(not c for c in conts):
         return score_full_logits(model, torch, prompt, conts, pad_id)
-    last, past = _prefix(model, torch, prompt)
+    last, past = encode_prefix(model, torch, prompt)
     if not hasattr(past, "batch_repeat_interleave"):  # no reusable cache object: plain path, chunked
         return [s for i in range(len(conts)) for s in score_full_logits(model, torch, prompt, [conts[i]], pad_id)]
     first = last - last.logsumexp(-1)  # log-probs of each continuation's first token
@@ -132,4 +133,4 @@ def score_cached(
     return scores
 
 
-__all__ = ["cache_arg", "score_cached", "score_full_logits", "DEFAULT_BUDGET_BYTES"]
+__all__ = ["cache_arg", "encode_prefix", "score_cached", "score_full_logits", "DEFAULT_BUDGET_BYTES"]

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from improv.agents.text import one_line, plural
-    from improv.transcripts.display import excerpt, more, short_line
+    from improv.transcripts.display import cut_notice, excerpt, short_line
     from improv.transcripts.errors import TranscriptError
     from improv.transcripts.store import list_transcripts, load, resolve
 
@@ -84,8 +84,7 @@ def run(args: argparse.Namespace) -> int:
             # soft_wrap: the terminal wraps; Rich's own wrapping is quadratic in a long message
             console.print(Text(f"{turn.role}{tag}:", style="bold"), Text(shown.text), soft_wrap=True)
             if shown.hidden:
-                console.print(Text(one_line(f"[… {more(shown.hidden)} of this message not shown; "
-                                            f"`{whole}` prints all of it]"), style="dim"), soft_wrap=True)
+                console.print(Text(cut_notice(shown.hidden, f"`{whole}`"), style="dim"), soft_wrap=True)
         return 0
     from improv.transcripts.export import to_jsonl, to_markdown
 

@@ -23,9 +23,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, ProgressBar, Static
 
-from improv.agents.text import one_line, plural
-from improv.transcripts.display import excerpt, more, short_line
-from improv.agents.text import first_line
+from improv.agents.text import first_line, one_line, plural
+from improv.transcripts.display import cut_notice, excerpt, short_line
 from improv.tui.widgets.data import data, line
 from improv.tui.widgets.field import Field
 
@@ -58,8 +57,7 @@ def render(transcript, *, compare: bool = False) -> Text:
         shown = excerpt(turn.content)  # a huge message is cut, saying so: Rich lays out all it is given
         out.append(shown.text + "\n", style=style)
         if shown.hidden:
-            out.append(f"[… {more(shown.hidden)} of this message not shown; improv transcripts export prints all of it]\n",
-                       style="dim")
+            out.append(cut_notice(shown.hidden, "improv transcripts export") + "\n", style="dim")
         out.append("\n")
     return out
 
