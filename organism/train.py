@@ -274,10 +274,15 @@ def lr_at(step: int, total: int, cfg: TrainConfig, frac: float | None = None) ->
 
 
 def save_model(model, tok, out: Path, fp16: bool) -> None:
+    """Write the run's model files into ``out``: saved whole into a hidden folder beside them, then
+    each moved over its old version, so a kill mid-save never leaves a truncated file."""
     import copy
+    import os
 
     import torch
     from transformers import GenerationConfig
+
+    from improv.agents.providers.hf_export import write_model_folder
 
     out.mkdir(parents=True, exist_ok=True)
     m = copy.deepcopy(model).to(torch.float16) if fp16 else model
@@ -289,14 +294,16 @@ def save_model(model, tok, out: Path, fp16: bool) -> None:
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
-    m.save_pretrained(str(out), safe_serialization=True)
-    tok.save_pretrained(str(out))
+    staging = write_model_folder(m, tok, out / f".model-{os.getpid()}")
     if fp16:
         # weights are stored in fp16 to keep the file small; compute in fp32 on CPU
-        cfg_path = out / "config.json"
+        cfg_path = staging / "config.json"
         conf = json.loads(cfg_path.read_text())
         conf["dtype"] = "float32"
         cfg_path.write_text(json.dumps(conf, indent=2) + "\n")
+    for path in staging.iterdir():
+        os.replace(path, out / path.name)
+    staging.rmdir()
 
 
 # what a resumed run takes from its checkpoint when it is given no schedule of its own
@@ -387,12 +394,13 @@ def train(cfg: TrainConfig, on_step: Callable[[StepInfo], None] | None = None) -
 
     Ctrl-C finishes the step in progress, writes a checkpoint and raises TrainingInterrupted
     (carrying the result so far); ``resume=True`` continues from there, in the right stage."""
-    import torch
     from transformers import AutoTokenizer
 
     from improv.agents.errors import ConfigError
+    from improv.agents.providers.hf import import_torch_transformers
     from improv.organism.tokenizer import train_tokenizer
 
+    torch, _ = import_torch_transformers()  # quiet: no progress bars over the step lines
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)

@@ -142,3 +142,37 @@ def test_soft_weight_scales_only_the_positions_with_a_known_distribution():
     # (hard + w * soft) / (n_hard + n_soft): raising w by 3 adds 3 * soft / n to the mean
     assert abs((four - one) - 3 * soft_ce / (n_hard + n_soft)) < 1e-5
     assert soft_ce > 0
+
+
+def test_a_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
+    import torch
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    from improv.organism.train import save_model
+
+    out = tmp_path / "model"
+    train(tiny(out).model_copy(update={"steps": 1}))
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    model = LlamaForCausalLM.from_pretrained(str(out))
+    tok = AutoTokenizer.from_pretrained(str(out))
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+
+    def dies(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(tok), "save_pretrained", dies)  # after the weights are written
+    try:
+        save_model(model, tok, out, fp16=True)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the save should have failed")
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+    save_model(model, tok, out, fp16=True)
+    assert (out / "model.safetensors").read_bytes() != before["model.safetensors"]
+    assert json.loads((out / "config.json").read_text())["dtype"] == "float32"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
