@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from improv.agents.errors import ConfigError
+from improv.agents.errors import ConfigError, SettingError
 
 if TYPE_CHECKING:
     from improv.evaluator.judge import Judge
@@ -145,7 +145,7 @@ async def sentiment(text: str, judge: "Judge | None") -> str | None:
     """The judge's sentiment label of the answer (prompt ``sentiment.txt`` in the data
     directory, through `evaluator.judge.Judge`); None for a refusal or an unparseable verdict."""
     if judge is None:
-        raise ConfigError("property sentiment needs a judge model (--judge MODEL)")
+        raise SettingError("judge", "property sentiment is judge-scored: give a $judge model, or leave the property out")
     if _cleaned(text) is None:
         return None
     reply = await judge.choose("sentiment", SENTIMENT_LABELS, text=text.strip())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from improv.agents.errors import ConfigError
+from improv.agents.errors import ConfigError, SettingError
 from improv.agents.model import Model
 from improv.agents.types import GenerateConfig, Message
 
@@ -260,7 +260,7 @@ class Quiz:
                 if p not in self.properties:
                     raise ConfigError(f"task {item.task}: unknown property {p!r}")
                 if self.properties[p].judged and self.judge is None:
-                    raise ConfigError(f"property {p} is judge-scored: give a judge model (--judge MODEL) or leave it out")
+                    raise SettingError("judge", f"property {p} is judge-scored: give a $judge model, or leave the property out")
         sem = asyncio.Semaphore(self.settings.concurrency)
         done = 0
         slots: list[list[PropertyResult]] = [[] for _ in items]

@@ -100,3 +100,17 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     bad.write_text("{not json")
     assert main(["introspect", "-m", "mock/echo", "--split", str(bad), "--no-save"]) == 2
     assert "split file" in capsys.readouterr().err
+
+
+def test_a_judge_scored_property_without_a_judge_names_the_setting():
+    import pytest
+
+    from improv.agents.errors import SettingError
+    from improv.evaluator.introspection.tasks import Item
+    from improv.options import cli_error
+
+    item = Item(task="wikipedia", index=0, prompt="Tell me about Peru.", properties=["sentiment"])
+    with pytest.raises(SettingError) as err:
+        asyncio.run(Quiz(get_model("mock/echo")).run([item]))
+    assert err.value.setting == "judge"
+    assert cli_error(err.value) == "--judge: property sentiment is judge-scored: give a --judge model, or leave the property out"
