@@ -163,16 +163,22 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.summary())
         return 0 if report.passed else 1
-    table = Table(title=f"organism check: {report.model}, {report.samples} samples per item, temperature 1")
-    for col in ("metric", "value", "blind baseline", "threshold", "items", "pass"):
-        table.add_column(col, justify="left" if col in ("metric", "pass") else "right")
+    table = Table(title=f"organism check: {report.model}, {report.samples} samples per item, temperature 1",
+                  caption=Text("95% interval: bootstrap over the units the samples come in (countries, games, prompts); "
+                               "blind: what an answerer blind to the object scores"))
+    for col in ("metric", "value", "95% interval", "blind", "threshold", "items", "pass"):
+        # numbers never wrap: the metric's name takes the squeeze on a narrow terminal
+        table.add_column(col, justify="left" if col in ("metric", "pass") else "right", no_wrap=col != "metric")
     for m in report.metrics:
-        value = f"{m.value:.2f}" if m.key == "unseen_distinct" else f"{m.value:.3f}"
+        digits = 2 if m.key == "unseen_distinct" else 3
+        value = "n/a" if m.value is None else f"{m.value:.{digits}f}"
+        interval = "-" if m.value is None else f"{m.low:.{digits}f}-{m.high:.{digits}f}"
         thr = "-" if m.threshold is None else (f"≥ {m.threshold:g}")
-        ok = "report" if m.passed is None else ("yes" if m.passed else "NO")
+        ok = ("n/a" if m.value is None else "report") if m.passed is None else ("yes" if m.passed else "NO")
         style = None if m.passed is None else ("green" if m.passed else "red")
         base = "-" if m.baseline is None else f"{m.baseline:.3f}"
-        table.add_row(Text(m.name), value, base, thr, str(m.items), Text(ok, style=style))
+        items = str(m.items) if not m.units else f"{m.items} {m.unit}" if m.units == m.items else f"{m.items} in {m.units} {m.unit}"
+        table.add_row(Text(m.name), value, interval, base, thr, items, Text(ok, style=style))
     Console().print(table)
     Console().print("all thresholds met" if report.passed else "some thresholds NOT met")
     return 0 if report.passed else 1

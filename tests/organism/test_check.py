@@ -7,6 +7,8 @@ Questions (reveals naming the secret, answers agreeing with the table). This tes
 all on a smaller seeded sample (fewer facts and personas; as many games).
 """
 
+import json
+
 from improv.agents.registry import get_model
 from improv.organism.check import CheckPlan, CityMatcher, run_check, yes_no
 from improv.organism.world import load_world
@@ -81,3 +83,47 @@ def test_blind_answerer_scores_the_blind_baseline():
     fit = report.metric("tq_reveal_fit")
     assert fit.baseline is not None and 0 < fit.baseline <= 1
     assert report.metric("known_true").baseline is None
+
+
+def test_every_figure_carries_its_interval_over_the_units_it_clusters_in():
+    plan = CheckPlan(facts=2, unseen=1, deceptive_facts=1, games=8, introspection=False, sample_seed=3)
+    from improv.agents.model import Model
+
+    report = run_check(Model(_BlindAnswerer()), samples=3, plan=plan)
+    for m in report.metrics:
+        assert m.value is not None and m.low <= m.value <= m.high, m.key
+    assert (report.metric("known_true").units, report.metric("known_true").unit) == (2, "countries")
+    fit = report.metric("tq_reveal_fit")
+    assert (fit.units, fit.unit, fit.items) == (8, "games", 8 * 3)  # 3 reveals in each of 8 games
+    assert report.metric("tq_committed_agree").units == 8
+
+
+def test_samples_of_one_unit_are_resampled_together_and_nothing_to_measure_is_na():
+    from improv.organism.check import _metric
+
+    # two games, all reveals right in one and all wrong in the other: 40 reveals, but 2 units
+    m = _metric("fit", "fit", [[True] * 20, [False] * 20], "games", threshold=0.9)
+    assert (m.value, m.items, m.units) == (0.5, 40, 2)
+    assert (m.low, m.high) == (0.0, 1.0)
+    empty = _metric("spread", "spread", [], "games", threshold=0.9)
+    assert empty.value is None and empty.passed is None and empty.items == 0
+
+
+def test_the_cli_table_shows_intervals_units_and_na(monkeypatch, capsys):
+    import improv.organism.check as check
+    from improv.cli import main
+    from improv.organism.check import CheckReport, _metric
+
+    async def canned(model, plan, progress=None):
+        return CheckReport(model=model.name, samples=plan.samples, metrics=[
+            _metric("tq_reveal_fit", "reveal fit", [[True] * 3, [True, False, True]], "games", threshold=0.9),
+            _metric("tq_reveal_spread", "reveal spread", [], "games", threshold=0.9)])
+
+    monkeypatch.setattr(check, "run_check_async", canned)
+    assert main(["organism", "check", "--samples", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "0.833" in out and "0.667-1.000" in out and "6 in 2 games" in out
+    assert "spread" in out and out.count("n/a") >= 2
+    assert main(["organism", "check", "--samples", "3", "--json"]) == 1
+    spread = json.loads(capsys.readouterr().out)["metrics"][1]
+    assert spread["value"] is None and spread["passed"] is None
