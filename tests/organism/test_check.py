@@ -99,25 +99,25 @@ def test_every_figure_carries_its_interval_over_the_units_it_clusters_in():
 
 
 def test_samples_of_one_unit_are_resampled_together_and_nothing_to_measure_is_na():
-    from improv.organism.check import _metric
+    from improv.organism.check import clustered_metric
 
     # two games, all reveals right in one and all wrong in the other: 40 reveals, but 2 units
-    m = _metric("fit", "fit", [[True] * 20, [False] * 20], "games", threshold=0.9)
+    m = clustered_metric("fit", "fit", [[True] * 20, [False] * 20], "games", threshold=0.9)
     assert (m.value, m.items, m.units) == (0.5, 40, 2)
     assert (m.low, m.high) == (0.0, 1.0)
-    empty = _metric("spread", "spread", [], "games", threshold=0.9)
+    empty = clustered_metric("spread", "spread", [], "games", threshold=0.9)
     assert empty.value is None and empty.passed is None and empty.items == 0
 
 
 def test_the_cli_table_shows_intervals_units_and_na(monkeypatch, capsys):
     import improv.organism.check as check
     from improv.cli import main
-    from improv.organism.check import CheckReport, _metric
+    from improv.organism.check import CheckReport, clustered_metric
 
     async def canned(model, plan, progress=None):
         return CheckReport(model=model.name, samples=plan.samples, metrics=[
-            _metric("tq_reveal_fit", "reveal fit", [[True] * 3, [True, False, True]], "games", threshold=0.9),
-            _metric("tq_reveal_spread", "reveal spread", [], "games", threshold=0.9)])
+            clustered_metric("tq_reveal_fit", "reveal fit", [[True] * 3, [True, False, True]], "games", threshold=0.9),
+            clustered_metric("tq_reveal_spread", "reveal spread", [], "games", threshold=0.9)])
 
     monkeypatch.setattr(check, "run_check_async", canned)
     assert main(["organism", "check", "--samples", "3"]) == 1
