@@ -85,21 +85,34 @@ def parse_model_string(model: str) -> tuple[Provider, str]:
 
 #: providers that render prompts in-process and so can take a chat template
 _TEMPLATED = {"hf"}
+#: providers whose weights load in this process, and so take a device and dtype
+IN_PROCESS = {"hf", "organism"}
 
 
-def create_backend(model: str, *, chat_template: str | None = None):
+def create_backend(model: str, *, chat_template: str | None = None, device: str | None = None,
+                   dtype: str | None = None):
     """The backend for a model string. ``chat_template`` (Jinja text) overrides the model's own
-    template; only in-process providers render templates, so the others refuse it."""
+    template; only in-process providers render templates, so the others refuse it. ``device``
+    and ``dtype`` (else ``$IMPROV_DEVICE`` / ``$IMPROV_DTYPE``) place in-process weights
+    (`agents.providers.hf_placement`); a server places its own, so naming them for one is refused."""
     provider, rest = parse_model_string(model)
     module_name, _, func = provider.factory.partition(":")
     factory = getattr(importlib.import_module(module_name), func)
-    if chat_template is None:
-        return factory(rest)
-    if provider.name not in _TEMPLATED:
-        raise SettingError(
-            "chat_template", f"a chat template applies to hf/ models only; {provider.name}/ renders prompts on the server"
-        )
-    return factory(rest, chat_template=chat_template)
+    kwargs: dict = {}
+    if chat_template is not None:
+        if provider.name not in _TEMPLATED:
+            raise SettingError(
+                "chat_template", f"a chat template applies to hf/ models only; {provider.name}/ renders prompts on the server"
+            )
+        kwargs["chat_template"] = chat_template
+    for setting, value in (("device", device), ("dtype", dtype)):
+        if value is None or not value.strip():
+            continue
+        if provider.name not in IN_PROCESS:
+            raise SettingError(setting, f"{setting} applies to in-process models (hf/, organism); "
+                                        f"{provider.name}/ runs on its server, which sets its own")
+        kwargs[setting] = value
+    return factory(rest, **kwargs)
 
 
 def get_model(
@@ -111,10 +124,12 @@ def get_model(
     retry: RetryPolicy | None = None,
     on_retry=None,
     chat_template: str | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
 ) -> Model:
     """The `Model` for a model string (default: `spec.default_model()`). Front ends build models
     from a `RunSpec` (`spec.build_model`); this is the factory underneath."""
-    backend = create_backend(model or default_model(), chat_template=chat_template)
+    backend = create_backend(model or default_model(), chat_template=chat_template, device=device, dtype=dtype)
     if cache is True:
         cache = ResponseCache()
     return Model(

@@ -51,6 +51,8 @@ class RunSpec(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict, description="persona template variables")
     config: GenerateConfig = Field(default_factory=GenerateConfig, description="generation settings")
     chat_template: str | None = Field(None, description="Jinja chat template file for an hf/ model")
+    device: str | None = Field(None, description="in-process models: auto, cpu, cuda, cuda:N, mps (else $IMPROV_DEVICE)")
+    dtype: str | None = Field(None, description="in-process models: auto, float32, bfloat16, float16 (else $IMPROV_DTYPE)")
     cache: bool = Field(False, description="reuse samples from the on-disk response cache")
     max_connections: int = Field(DEFAULT_MAX_CONNECTIONS, ge=1, description="concurrent requests per endpoint")
 
@@ -98,6 +100,8 @@ def parse_run_spec(
     chat_template: str | None = None,
     cache: bool = False,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    device: str | None = None,
+    dtype: str | None = None,
     **generation: Any,
 ) -> RunSpec:
     """The one parser for what a front end was given. ``generation`` takes the
@@ -124,7 +128,8 @@ def parse_run_spec(
     if persona is not None and not persona.strip():
         persona = None
     return RunSpec(model=name, persona=persona, variables=parse_variables(variables), config=parsed,
-                   chat_template=chat_template, cache=cache, max_connections=max_connections)
+                   chat_template=chat_template, cache=cache, max_connections=max_connections,
+                   device=device or None, dtype=dtype or None)
 
 
 def build_model(spec: RunSpec, *, retry=None):
@@ -137,7 +142,7 @@ def build_model(spec: RunSpec, *, retry=None):
 
         template = read_chat_template(spec.chat_template)
     return get_model(spec.model, cache=spec.cache, max_connections=spec.max_connections,
-                     chat_template=template, retry=retry)
+                     chat_template=template, retry=retry, device=spec.device, dtype=spec.dtype)
 
 
 def load_persona(spec: RunSpec):

@@ -26,6 +26,8 @@ _FLAGS = {"model": "-m", "persona": "-p", "variables": "--var", "n": "-n"}
 
 def flag(setting: str) -> str:
     """The CLI flag for a library setting name (``max_tokens`` -> ``--max-tokens``)."""
+    if setting.isupper():  # an environment variable (IMPROV_DEVICE): named as it is
+        return setting
     return _FLAGS.get(setting, "--" + setting.replace("_", "-"))
 
 
@@ -90,6 +92,10 @@ def add_model_options(
         return
     g.add_argument("--chat-template", default=None, metavar="FILE",
                    help="Jinja chat template for an hf/ model without one (default: $IMPROV_CHAT_TEMPLATE)")
+    g.add_argument("--device", default=None, metavar="DEVICE",
+                   help="in-process models: auto, cpu, cuda, cuda:N, mps (default: $IMPROV_DEVICE, else auto)")
+    g.add_argument("--dtype", default=None, choices=("auto", "float32", "bfloat16", "float16"),
+                   help="in-process models' weights (default: $IMPROV_DTYPE, else auto: bfloat16 on CUDA, float32 on the CPU)")
     g.add_argument("--cache", action="store_true", help="reuse earlier samples from the on-disk response cache")
     g.add_argument("--max-connections", type=int, default=16, help="concurrent requests per endpoint (default 16)")
 
@@ -132,6 +138,8 @@ def run_spec(args: argparse.Namespace, model: str | None = None, *, setting: str
             persona=getattr(args, "persona", None) if persona else None,
             variables=getattr(args, "var", None) if persona else None,
             chat_template=getattr(args, "chat_template", None),
+            device=getattr(args, "device", None),
+            dtype=getattr(args, "dtype", None),
             **common,
             **{s: getattr(args, s, None) for s in getattr(args, "_model_settings", SETTINGS)},
         )

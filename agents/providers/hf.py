@@ -49,6 +49,8 @@ from ..registry import capabilities_of
 from ..text import first_line
 from ..types import Choice, Completion, GenerateConfig, Message, StreamEnd, TokenLogprob, TopLogprob, Usage
 from . import hf_scoring
+from .hf_placement import Placement, fit_to_device
+from .hf_placement import resolve as resolve_placement
 from .hf_source import ModelSource, check_model_dir, resolve
 
 DEFAULT_MAX_TOKENS = 64
@@ -83,23 +85,67 @@ def quiet_gguf() -> None:
         gguf_utils.tqdm = functools.partial(gguf_utils.tqdm, disable=True)
 
 
-def from_source(source: ModelSource, what: str = "hf model", dtype: str = "float32"):
-    """``(tokenizer, model)`` from a resolved source (folder or GGUF), local files only; a
-    failure is one `ConfigError` line naming the path."""
+def gguf_chat_template(path: Path) -> str | None:
+    """The chat template in a GGUF file's metadata (``tokenizer.chat_template``), read from the
+    header without loading a tensor; None when the file has none."""
+    from gguf import GGUFReader
+
+    try:
+        field = GGUFReader(str(path), "r").fields.get("tokenizer.chat_template")
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(f"GGUF file {path} could not be read: {first_line(err)}") from None
+    if field is None:
+        return None
+    return bytes(field.parts[field.data[0]]).decode("utf-8", "replace") or None
+
+
+def check_template(source: ModelSource, what: str, chat_template: str | None, tokenizer=None) -> None:
+    """Refuse a model with no chat template before its weights load (a GGUF's template is in its
+    header; a folder's in its tokenizer files)."""
+    if chat_template:
+        return
+    if tokenizer is not None:
+        found = getattr(tokenizer, "chat_template", None)
+    elif source.gguf_file:
+        found = gguf_chat_template(source.folder / source.gguf_file)
+    else:
+        return
+    if not found:
+        raise SettingError(
+            "chat_template", f"{what} at {source.path}: the tokenizer has no chat template; give one with "
+            "$chat_template (or the IMPROV_CHAT_TEMPLATE variable)"
+        )
+
+
+def from_source(source: ModelSource, what: str = "hf model", placement: Placement | None = None,
+                chat_template: str | None = None):
+    """``(tokenizer, model, placement)`` from a resolved source (folder or GGUF), local files only,
+    placed as ``placement`` says (default: the CPU in float32); a failure is one `ConfigError`
+    line naming the path. The chat template is checked before the weights are read."""
     torch, transformers = import_torch_transformers()
+    placement = placement or Placement()
     where = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    check_template(source, what, chat_template)
     try:
         if source.gguf_file:
             quiet_gguf()
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             str(source.folder), local_files_only=True, trust_remote_code=False, **where)
+        if chat_template:
+            tokenizer.chat_template = chat_template
+        check_template(source, what, chat_template, tokenizer)
+        if placement.may_spread and not placement.device_map:
+            config = transformers.AutoConfig.from_pretrained(str(source.folder), local_files_only=True, **where)
+            placement = fit_to_device(placement, config, torch, transformers)
         model = transformers.AutoModelForCausalLM.from_pretrained(
-            str(source.folder), local_files_only=True, trust_remote_code=False, dtype=getattr(torch, dtype),
+            str(source.folder), local_files_only=True, trust_remote_code=False, **placement.load_kwargs(torch),
             **(where or {"use_safetensors": True}))
     except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError) as err:
         first = first_line(err)
         raise ConfigError(f"{what} at {source.path} could not be loaded: {first}") from None
-    return tokenizer, model
+    if not (placement.device_map or placement.quantize):
+        model.to(placement.device)
+    return tokenizer, model, placement
 
 
 @dataclass
@@ -118,20 +164,15 @@ class _Batcher:
 class _Loaded:
     """One loaded (model, tokenizer) pair, shared by every backend on its directory."""
 
-    def __init__(self, source: ModelSource, what: str, chat_template: str | None = None) -> None:
+    def __init__(self, source: ModelSource, what: str, chat_template: str | None = None,
+                 placement: Placement | None = None) -> None:
         torch, _ = import_torch_transformers()
         path = source.path
         self.path = path
         self.torch = torch
-        self.tokenizer, self.model = from_source(source, what)
-        if chat_template:
-            self.tokenizer.chat_template = chat_template
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise SettingError(
-                "chat_template", f"{what} at {path}: the tokenizer has no chat template; give one with "
-                "$chat_template (or the IMPROV_CHAT_TEMPLATE variable)"
-            )
-        self.model.to("cpu")
+        self.tokenizer, self.model, self.placement = from_source(source, what, placement, chat_template)
+        #: where inputs go: the input embeddings' device (the first device of a spread model)
+        self.device = self.model.get_input_embeddings().weight.device
         self.model.eval()
         self.lock = threading.Lock()
         self.batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher]" = weakref.WeakKeyDictionary()
@@ -216,19 +257,20 @@ class _Loaded:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
 
 
-def _key(source: ModelSource, chat_template: str | None) -> tuple:
-    return (source.path.resolve(), chat_template)
+def _key(source: ModelSource, chat_template: str | None, placement: Placement | None = None) -> tuple:
+    return (source.path.resolve(), chat_template, placement or Placement())
 
 
-def load(path: Path | ModelSource, what: str = "hf model", chat_template: str | None = None) -> _Loaded:
+def load(path: Path | ModelSource, what: str = "hf model", chat_template: str | None = None,
+         placement: Placement | None = None) -> _Loaded:
     """The process-wide shared load of the model at ``path`` (a directory, a GGUF file or a
-    resolved `ModelSource`)."""
+    resolved `ModelSource`) in ``placement`` (default: the CPU, float32)."""
     source = path if isinstance(path, ModelSource) else resolve(str(path), what)
-    key = _key(source, chat_template)
+    key = _key(source, chat_template, placement)
     with _cache_lock:
         loaded = _cache.get(key)
         if loaded is None:
-            loaded = _cache[key] = _Loaded(source, what, chat_template)
+            loaded = _cache[key] = _Loaded(source, what, chat_template, placement)
         return loaded
 
 
@@ -262,8 +304,12 @@ class HFBackend(Backend):
         batching: bool = True,
         max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
         chat_template: str | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
     ) -> None:
         self.source = resolve(str(path), what)
+        #: checked now, before any weight loads (a device this machine lacks is one line)
+        self.placement = resolve_placement(device, dtype)
         self.path = self.source.path
         self.name = name or f"hf/{path}"
         self.what = what
@@ -282,8 +328,9 @@ class HFBackend(Backend):
 
     async def _load(self) -> _Loaded:
         if self._loaded is None:
-            shared = _cache.get(_key(self.source, self.chat_template))  # already loaded: no thread hop
-            self._loaded = shared or await asyncio.to_thread(load, self.source, self.what, self.chat_template)
+            shared = _cache.get(_key(self.source, self.chat_template, self.placement))  # already loaded: no thread hop
+            self._loaded = shared or await asyncio.to_thread(load, self.source, self.what, self.chat_template,
+                                                             self.placement)
         return self._loaded
 
     # -- generate --------------------------------------------------------------------------
@@ -350,10 +397,10 @@ class HFBackend(Backend):
                 if not r.future.done():
                     r.future.set_result(result)
 
-    @staticmethod
-    def settings(config: GenerateConfig) -> dict[str, Any]:
+    def settings(self, config: GenerateConfig) -> dict[str, Any]:
         """The sampling actually used for ``config`` (after the context fit): no top_k, no
-        repetition penalty, temperature 1 and top_p 1 unless set."""
+        repetition penalty, temperature 1 and top_p 1 unless set; and where the weights ran
+        (device, dtype, quantisation), which every transcript records."""
         greedy = _greedy(config)
         out: dict[str, Any] = {
             "temperature": 0.0 if greedy else (config.temperature if config.temperature is not None else 1.0),
@@ -366,6 +413,8 @@ class HFBackend(Backend):
             out["seed"] = config.seed
         if config.stop:
             out["stop"] = list(config.stop)
+        placement = self._loaded.placement if self._loaded is not None else self.placement
+        out.update(placement.describe())
         return out
 
     def _generation_kwargs(self, lm: _Loaded, config: GenerateConfig) -> dict[str, Any]:
@@ -385,6 +434,31 @@ class HFBackend(Backend):
         return kwargs
 
     def _run_batch(
+        self, lm: _Loaded, requests: list[tuple[list[int], GenerateConfig]]
+    ) -> list[tuple[list[Choice], Usage]]:
+        """`_run_rows`, halving the batch (requests, then one request's n samples) and running
+        the halves one after the other when the device runs out of memory."""
+        try:
+            return self._run_rows(lm, requests)
+        except Exception as err:
+            if not hf_scoring.is_out_of_memory(err, lm.torch):
+                raise
+            if lm.device.type == "cuda":
+                lm.torch.cuda.empty_cache()
+            if len(requests) > 1:
+                half = len(requests) // 2
+                return self._run_batch(lm, requests[:half]) + self._run_batch(lm, requests[half:])
+            ids, cfg = requests[0]
+            if cfg.n == 1 or _greedy(cfg):
+                raise RequestRefused(f"{self.name}: out of memory on {lm.device} for one sample of a "
+                                     f"{len(ids)}-token prompt ({first_line(err)})") from None
+            a = cfg.n // 2
+            seed_b = None if cfg.seed is None else cfg.seed + a
+            (ca, ua), = self._run_batch(lm, [(ids, cfg.model_copy(update={"n": a}))])
+            (cb, ub), = self._run_batch(lm, [(ids, cfg.model_copy(update={"n": cfg.n - a, "seed": seed_b}))])
+            return [(ca + cb, Usage(input_tokens=ua.input_tokens, output_tokens=ua.output_tokens + ub.output_tokens))]
+
+    def _run_rows(
         self, lm: _Loaded, requests: list[tuple[list[int], GenerateConfig]]
     ) -> list[tuple[list[Choice], Usage]]:
         """One ``model.generate`` call for requests sharing one batch key (runs in a thread)."""
@@ -413,16 +487,16 @@ class HFBackend(Backend):
                 # the cost of K short reveals after a long game)
                 kwargs[hf_scoring.cache_arg(lm.model)] = self._prefill(lm, rows[0][:-1], len(rows))
             out = lm.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention,
+                input_ids=input_ids.to(lm.device),
+                attention_mask=attention.to(lm.device),
                 return_dict_in_generate=True,
                 output_logits=want_logprobs,
                 **kwargs,
             )
-        sequences = out.sequences[:, width:]
+        sequences = out.sequences[:, width:].cpu()
         step_logprobs = None
         if want_logprobs and out.logits:
-            step_logprobs = torch.stack(out.logits, dim=1).float().log_softmax(dim=-1)  # [rows, steps, vocab]
+            step_logprobs = torch.stack(out.logits, dim=1).float().log_softmax(dim=-1).cpu()  # [rows, steps, vocab]
 
         max_new = kwargs["max_new_tokens"]
         per_request: list[list[Choice]] = [[] for _ in requests]
@@ -520,8 +594,8 @@ class HFBackend(Backend):
                     if config.seed is not None:
                         torch.manual_seed(config.seed)
                     out = lm.model.generate(
-                        input_ids=torch.tensor([ids], dtype=torch.long),
-                        attention_mask=torch.ones((1, len(ids)), dtype=torch.long),
+                        input_ids=torch.tensor([ids], dtype=torch.long, device=lm.device),
+                        attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=lm.device),
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_Cancel()]),
                         **kwargs,
@@ -608,8 +682,10 @@ class HFBackend(Backend):
             ids = ids + lm.encode(reply)
         lm.check_length(self.name, len(ids))
         with lm.lock, torch.inference_mode():
-            out = lm.model(input_ids=torch.tensor([ids], dtype=torch.long), output_hidden_states=True)
-        stacked = torch.stack([h[0, -1] for h in out.hidden_states]).float()
+            out = lm.model(input_ids=torch.tensor([ids], dtype=torch.long, device=lm.device), output_hidden_states=True)
+            # the last position of each layer, each moved to host memory as it is taken
+            stacked = torch.stack([h[0, -1].float().cpu() for h in out.hidden_states])
+            del out
         total = stacked.shape[0]
         if layers is not None:
             layers = list(layers)
@@ -636,10 +712,11 @@ def read_chat_template(path: str | Path | None) -> str | None:
     return text
 
 
-def create(rest: str, chat_template: str | None = None) -> HFBackend:
+def create(rest: str, chat_template: str | None = None, device: str | None = None, dtype: str | None = None) -> HFBackend:
     if not rest.strip():
         raise ConfigError("hf needs a model: hf/<dir>, hf/<file.gguf> or hf/<org>/<name>")
-    return HFBackend(rest, name=f"hf/{rest}", chat_template=chat_template or read_chat_template(None))
+    return HFBackend(rest, name=f"hf/{rest}", chat_template=chat_template or read_chat_template(None),
+                     device=device, dtype=dtype)
 
 
 __all__ = ["HFBackend", "create", "load", "check_model_dir", "read_chat_template", "DEFAULT_MAX_TOKENS"]

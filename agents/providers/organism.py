@@ -32,16 +32,16 @@ def weights_missing(path: Path) -> bool:
     return not (path.is_dir() and (path / "config.json").is_file() and any(path.glob("*.safetensors")))
 
 
-def create(rest: str) -> HFBackend:
+def create(rest: str, device: str | None = None, dtype: str | None = None) -> HFBackend:
     if rest.strip():
         path = Path(rest).expanduser()
         if weights_missing(path):
             raise ConfigError(f"organism checkpoint {path}: no config.json and *.safetensors weights there")
-        return HFBackend(path, name=f"organism/{rest}", what="organism checkpoint")
+        return HFBackend(path, name=f"organism/{rest}", what="organism checkpoint", device=device, dtype=dtype)
     path = default_model_dir()
     if weights_missing(path):
         raise ConfigError(f"the built-in model's weights are missing at {path}; run `improv organism train`")
-    return HFBackend(path, name="organism", what=WHAT)
+    return HFBackend(path, name="organism", what=WHAT, device=device, dtype=dtype)
 
 
 __all__ = ["create", "default_model_dir", "weights_missing"]

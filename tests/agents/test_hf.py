@@ -470,7 +470,7 @@ async def test_failures_reach_every_waiter(model, tiny_model_dir, monkeypatch):
     lm = _loaded(tiny_model_dir)
 
     def broken(*args, **kwargs):
-        raise RuntimeError("out of memory (simulated)")
+        raise RuntimeError("device lost (simulated)")
 
     monkeypatch.setattr(lm.model, "generate", broken)
     cfg = GenerateConfig(max_tokens=3, temperature=1.0)
