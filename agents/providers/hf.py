@@ -118,14 +118,15 @@ def check_template(source: ModelSource, what: str, chat_template: str | None, to
 
 
 def from_source(source: ModelSource, what: str = "hf model", placement: Placement | None = None,
-                chat_template: str | None = None):
+                chat_template: str | None = None, *, require_template: bool = True):
     """``(tokenizer, model, placement)`` from a resolved source (folder or GGUF), local files only,
     placed as ``placement`` says (default: the CPU in float32); a failure is one `ConfigError`
     line naming the path. The chat template is checked before the weights are read."""
     torch, transformers = import_torch_transformers()
     placement = placement or Placement()
     where = {"gguf_file": source.gguf_file} if source.gguf_file else {}
-    check_template(source, what, chat_template)
+    if require_template:
+        check_template(source, what, chat_template)
     try:
         if source.gguf_file:
             quiet_gguf()
@@ -133,7 +134,8 @@ def from_source(source: ModelSource, what: str = "hf model", placement: Placemen
             str(source.folder), local_files_only=True, trust_remote_code=False, **where)
         if chat_template:
             tokenizer.chat_template = chat_template
-        check_template(source, what, chat_template, tokenizer)
+        if require_template:
+            check_template(source, what, chat_template, tokenizer)
         if placement.may_spread and not placement.device_map:
             config = transformers.AutoConfig.from_pretrained(str(source.folder), local_files_only=True, **where)
             placement = fit_to_device(placement, config, torch, transformers)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, SettingError
 from .hf import from_source
+from .hf_placement import Placement
 from .hf_source import resolve
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -31,7 +32,7 @@ def export_model_folder(source: str | Path, out: str | Path, *, dtype: str = "fl
         raise ConfigError(f"{target} already exists; choose a new folder")
     if not target.parent.is_dir():
         raise ConfigError(f"{target.parent} is not a folder (the export's parent must exist)")
-    tokenizer, model = from_source(resolve(str(source)), dtype=dtype)
+    tokenizer, model, _ = from_source(resolve(str(source)), placement=Placement(dtype=dtype), require_template=False)
     model.hf_quantizer = None  # the weights are plain tensors already (see the module docstring)
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

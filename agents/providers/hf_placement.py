@@ -175,8 +175,11 @@ def estimate_bytes(config, dtype: str, torch, transformers) -> int:
 
     with init_empty_weights():
         model = transformers.AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype))
-    size = getattr(torch, dtype).itemsize if hasattr(getattr(torch, dtype), "itemsize") else 4
-    return sum(p.numel() for p in model.parameters()) * size
+    count = sum(p.numel() for p in model.parameters())
+    inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+    if getattr(config, "tie_word_embeddings", False) and out is not None and out.weight is not inp.weight:
+        count -= out.weight.numel()  # tied when loaded (one tensor), not on the meta device
+    return count * getattr(torch, dtype).itemsize
 
 
 def fit_to_device(placement: Placement, config, torch, transformers, *, free_bytes: int | None = None) -> Placement:

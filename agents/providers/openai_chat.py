@@ -54,6 +54,7 @@ class OpenAIChatBackend(Backend):
         official: bool = False,
         plain_sampling: dict[str, Any] | None = None,
         greedy_copies: bool = False,
+        prompt_logprobs: bool = False,
     ) -> None:
         self.name = name
         self.model = model
@@ -68,6 +69,15 @@ class OpenAIChatBackend(Backend):
         self._plain_sampling = dict(plain_sampling or {})
         self._greedy_copies = greedy_copies
         self._client = LoopBoundClient(self._make_client)
+        self._scorer = None
+        if prompt_logprobs:  # vLLM: exact scores from the prompt's log-probabilities
+            from .vllm_scoring import PromptLogprobScorer
+
+            self._scorer = PromptLogprobScorer(self)
+
+    def client(self):
+        """The SDK client for the running event loop (one per loop)."""
+        return self._client.get()
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIChatBackend({self.name!r}, base_url={display_url(self.base_url)!r})"
@@ -221,6 +231,11 @@ class OpenAIChatBackend(Backend):
         finally:
             await stream.close()
 
+    async def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:
+        if self._scorer is None:
+            return await super().score(messages, continuations)
+        return await self._scorer.score(messages, continuations)
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
@@ -258,7 +273,7 @@ def _local(provider: str, rest: str, default_url: str) -> OpenAIChatBackend:
         f"{provider}/{rest}", rest, base_url=_env(f"{prefix}_BASE_URL") or default_url,
         api_key=_env(f"{prefix}_API_KEY") or NO_KEY, key_var=f"{prefix}_API_KEY",
         base_url_var=f"{prefix}_BASE_URL", capabilities=capabilities_of(provider), plain_sampling=PLAIN_SAMPLING.get(provider),
-        greedy_copies=provider == "vllm",
+        greedy_copies=provider == "vllm", prompt_logprobs=provider == "vllm",
     )
 
 

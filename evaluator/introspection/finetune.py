@@ -43,6 +43,10 @@ class FinetuneSettings(BaseModel):
     lora_alpha: int = Field(32, ge=1)
     seed: int = 0
     max_length: int = Field(512, ge=8)
+    device: str | None = Field(None, description="auto, cpu, cuda, cuda:N, mps (default: $IMPROV_DEVICE, else auto)")
+    dtype: str | None = Field(None, description="the weights' dtype while training (default: $IMPROV_DTYPE, else auto: "
+                                                "bfloat16 on CUDA, float32 on the CPU)")
+    gradient_checkpointing: bool = Field(False, description="recompute activations in the backward pass: less memory, slower")
 
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else (5e-4 if self.method == "lora" else 3e-4)
@@ -81,6 +85,7 @@ def finetune(source, examples: Sequence[Example], out: str | Path, settings: Fin
     """Fine-tune the model at ``source`` (a resolved `ModelSource`, a folder or a GGUF path) on
     ``examples`` and write the merged model folder ``out`` (which must not exist)."""
     from improv.agents.providers.hf import from_source, import_torch_transformers
+    from improv.agents.providers.hf_placement import resolve as resolve_placement
     from improv.agents.providers.hf_source import ModelSource, resolve
 
     s = settings or FinetuneSettings()
@@ -93,7 +98,13 @@ def finetune(source, examples: Sequence[Example], out: str | Path, settings: Fin
     src = source if isinstance(source, ModelSource) else resolve(str(source))
     torch, _ = import_torch_transformers()
     torch.manual_seed(s.seed)
-    tokenizer, model = from_source(src, what="model to fine-tune")
+    placement = resolve_placement(s.device, s.dtype, torch=torch)
+    tokenizer, model, placement = from_source(src, what="model to fine-tune", placement=placement, require_template=False)
+    device = model.get_input_embeddings().weight.device
+    if s.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()  # LoRA leaves the embeddings frozen; checkpointing needs a grad path
+        model.config.use_cache = False
     if not getattr(tokenizer, "chat_template", None):
         raise ConfigError(f"{src.path}: the tokenizer has no chat template; cannot fine-tune chat examples")
     model.hf_quantizer = None  # GGUF weights are plain dequantised tensors (see hf_export)
@@ -135,7 +146,7 @@ def finetune(source, examples: Sequence[Example], out: str | Path, settings: Fin
         ids = torch.tensor([x + [pad] * (width - len(x)) for x, _ in batch], dtype=torch.long)
         labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in batch], dtype=torch.long)
         mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in batch], dtype=torch.long)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()

@@ -126,3 +126,36 @@ def test_an_introspection_item(vllm_url, monkeypatch, tmp_path, capsys):
                  "-n", "2", "--out", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report
+
+
+async def test_prompt_logprob_scores_equal_the_in_process_scores(vllm):
+    """The same weights (the exported folder the server serves), float32 on both sides: every
+    candidate's served log-likelihood within 1e-3 nats of the in-process one."""
+    from tests.servers.vllm import home
+
+    folder = home().parent / "smollm2-folder"
+    msgs = [Message(role="system", content="We are playing 20 Questions."),
+            Message(role="user", content="Is it alive?"), Message(role="assistant", content="No."),
+            Message(role="user", content="What was the object you were thinking of?")]
+    candidates = ["It was a chair.", "It was a lighthouse.", "It was a toothbrush.", "yes", "no",
+                  "I was not thinking of any particular object."]
+    served = await vllm.score(msgs, candidates)
+    local = await get_model(f"hf/{folder}").score(msgs, candidates)
+    gaps = [abs(a - b) for a, b in zip(served, local)]
+    assert max(gaps) < 1e-3, (served, local)
+
+
+def test_twentyq_resample_exact_runs_on_vllm(vllm_url, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("VLLM_BASE_URL", vllm_url)
+    monkeypatch.setenv("IMPROV_TIMEOUT", "300")
+    script = tmp_path / "q.txt"
+    script.write_text("Is it alive?\nIs it bigger than a breadbox?\n")
+    assert main(["twentyq", "play", "-m", "vllm/smollm2", "--questioner", f"script:{script}", "--turns", "2",
+                 "--objects", "everyday", "--out", str(tmp_path / "games"), "--json"]) == 0
+    capsys.readouterr()
+    game = next((tmp_path / "games").rglob("*.json"))
+    assert main(["twentyq", "resample", str(game), "-m", "vllm/smollm2", "-k", "2", "--exact", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    posteriors = out["posterior_curve"]["posteriors"]
+    assert posteriors and all(abs(sum(p["probabilities"].values()) - 1) < 1e-6 for p in posteriors)
+    assert len(posteriors[0]["probabilities"]) > 100  # the everyday table, scored on the server

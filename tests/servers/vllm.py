@@ -69,8 +69,10 @@ class VLLMServer:
 
     name = "smollm2"
 
-    def __init__(self, gguf: Path, max_model_len: int = 2048) -> None:
+    def __init__(self, gguf: Path, max_model_len: int = 2048, dtype: str = "float32") -> None:
         self.gguf = gguf
+        #: float32, so that its prompt log-probabilities can be held to the in-process scores
+        self.dtype = dtype
         self.max_model_len = max_model_len
         self.proc: subprocess.Popen | None = None
         self.log = home().parent / "vllm-server.log"
@@ -82,7 +84,7 @@ class VLLMServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "OPENAI_"))}
         env.update(VLLM_CPU_KVCACHE_SPACE="1", HF_HUB_OFFLINE="1", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
         cmd = [str(python), "-m", "vllm.entrypoints.launchers.api_server.entry", "--model", str(model),
-               "--served-model-name", self.name, "--dtype", "bfloat16", "--max-model-len", str(self.max_model_len),
+               "--served-model-name", self.name, "--dtype", self.dtype, "--max-model-len", str(self.max_model_len),
                "--host", "127.0.0.1", "--port", str(port)]
         self._log = open(self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
